@@ -1,0 +1,18 @@
+"""Evaluate a checkpoint: `python evaluate.py ckpt_path=<run>/checkpoints/last.ckpt [decoding.beam_size=5]`."""
+
+import hydra
+from omegaconf import DictConfig
+
+from attention_nmt.evaluating import evaluate_task
+from attention_nmt.schema import register_configs
+
+register_configs()
+
+
+@hydra.main(version_base="1.3", config_path="conf", config_name="evaluate")
+def main(cfg: DictConfig) -> float:
+    return evaluate_task(cfg)
+
+
+if __name__ == "__main__":
+    main()

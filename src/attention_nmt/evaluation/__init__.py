@@ -1,0 +1,1 @@
+"""Evaluation: sacreBLEU overall and per source-length bucket (a torchmetrics Metric), alignments."""

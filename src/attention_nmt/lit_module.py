@@ -1,0 +1,127 @@
+"""The LightningModule: teacher-forced training, decoding for validation/test BLEU, and what is logged.
+
+Logged keys: train/loss, train/tokens_per_s, val/loss, val/bleu, test/bleu and test/bleu_len/<bucket>
+(plus lr from the LearningRateMonitor callback). BLEU is sacreBLEU on detokenized text, accumulated in a
+`BucketedBLEU` metric so that DDP ranks sum exact n-gram statistics. The checkpoint is self-contained:
+hyperparameters rebuild the network and the tokenizers travel inside it.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Optional
+
+import lightning as L
+import torch
+import torch.nn.functional as F
+from tokenizers import Tokenizer
+
+from attention_nmt.data.batching import Batch
+from attention_nmt.data.tokenization import SPECIAL_IDS, decode
+from attention_nmt.evaluation.bleu import BucketedBLEU
+from attention_nmt.model.config import AttentionConfig, DecodingConfig, EncoderConfig, ModelConfig
+from attention_nmt.model.search import Hypothesis, search
+from attention_nmt.model.seq2seq import build_model, count_parameters
+from attention_nmt.optim import OptimConfig
+from attention_nmt.schema import from_plain
+
+
+class TranslationModule(L.LightningModule):
+    """Wraps a `Seq2Seq` for one arm. Constructor arguments are plain dicts so the checkpoint stays portable."""
+
+    def __init__(self, model: dict, encoder: dict, attention: dict, optim: dict, decoding: dict,
+                 bucket_edges: list[int], src_vocab_size: int, trg_vocab_size: int,
+                 data: Optional[dict] = None) -> None:
+        """Args are `schema.to_plain` dicts; `data` is stored only so evaluation can default to the same corpus."""
+        super().__init__()
+        self.save_hyperparameters()
+        model_cfg = from_plain(model, ModelConfig)
+        self.optim_cfg = from_plain(optim, OptimConfig)
+        self.decoding = from_plain(decoding, DecodingConfig)
+        self.model = build_model(model_cfg, from_plain(encoder, EncoderConfig),
+                                 from_plain(attention, AttentionConfig), src_vocab_size, trg_vocab_size,
+                                 SPECIAL_IDS)
+        self.num_parameters = count_parameters(self.model)
+        self.val_bleu = BucketedBLEU(bucket_edges)
+        self.test_bleu = BucketedBLEU(bucket_edges)
+        self.tokenizers: Optional[tuple[Tokenizer, Tokenizer]] = None
+        self.test_rows: list[tuple[int, str]] = []  # (index in the test split, hypothesis)
+        self.test_attention: dict[int, torch.Tensor] = {}
+        self.train_tokens = 0
+        self._last_time: Optional[float] = None
+
+    # ---- training ---------------------------------------------------------------------------------------
+    def _loss(self, batch: Batch) -> tuple[torch.Tensor, int]:
+        logits, _ = self.model(batch.src, batch.src_lengths, batch.trg_input)  # (B, T, V)
+        tokens = int((batch.trg_output != SPECIAL_IDS.pad).sum())
+        loss = F.cross_entropy(logits.flatten(0, 1).float(), batch.trg_output.flatten(), ignore_index=SPECIAL_IDS.pad,
+                               label_smoothing=self.optim_cfg.label_smoothing)
+        return loss, tokens
+
+    def training_step(self, batch: Batch, batch_idx: int) -> torch.Tensor:
+        loss, tokens = self._loss(batch)
+        if not torch.isfinite(loss):
+            raise FloatingPointError(f"training loss became {loss.item()} at global step {self.global_step}; "
+                                     "lower optim.lr or check the data. The last good checkpoint is in the "
+                                     "run's checkpoints/ folder (last.ckpt).")
+        self.train_tokens += tokens
+        now = time.perf_counter()
+        if self._last_time is not None:
+            self.log("train/tokens_per_s", tokens / max(now - self._last_time, 1e-9), batch_size=batch.src.shape[0])
+        self._last_time = now
+        self.log("train/loss", loss, prog_bar=True, batch_size=batch.src.shape[0])
+        return loss
+
+    def configure_optimizers(self) -> dict[str, Any]:
+        return self.optim_cfg.build(self.model.parameters())
+
+    # ---- decoding and evaluation ------------------------------------------------------------------------
+    def translate(self, batch: Batch, beam_size: int) -> list[Hypothesis]:
+        cfg = self.decoding
+        return search(self.model, batch.src, batch.src_lengths, beam_size, cfg.max_len_ratio, cfg.length_penalty)
+
+    def _score_batch(self, batch: Batch, split: str, metric: BucketedBLEU, beam_size: int) -> list[Hypothesis]:
+        data = self.trainer.datamodule.splits[split]
+        hyps = self.translate(batch, beam_size)
+        texts = decode(self.tokenizers[1], [h.tokens for h in hyps])
+        index = batch.index.tolist()
+        metric.update(texts, [data.references[i] for i in index], [data.src_words[i] for i in index])
+        if split == "test":
+            self.test_rows.extend(zip(index, texts))
+        return hyps
+
+    def validation_step(self, batch: Batch, batch_idx: int) -> None:
+        loss, _ = self._loss(batch)
+        self.log("val/loss", loss, prog_bar=False, batch_size=batch.src.shape[0], sync_dist=True)
+        self._score_batch(batch, "validation", self.val_bleu, beam_size=1)
+
+    def on_validation_epoch_end(self) -> None:
+        self.log("val/bleu", self.val_bleu.compute()["bleu"], prog_bar=True, sync_dist=False)
+        self.val_bleu.reset()
+
+    def on_test_epoch_start(self) -> None:
+        self.test_rows, self.test_attention = [], {}
+
+    def test_step(self, batch: Batch, batch_idx: int) -> None:
+        hyps = self._score_batch(batch, "test", self.test_bleu, beam_size=self.decoding.beam_size)
+        for i, h, length in zip(batch.index.tolist(), hyps, batch.src_lengths.tolist()):
+            if h.weights is not None:
+                self.test_attention[i] = h.weights[:, :length].cpu()
+
+    def on_test_epoch_end(self) -> None:
+        result = self.test_bleu.compute()
+        self.test_result = result
+        self.log("test/bleu", result["bleu"])
+        for bucket in result["buckets"]:
+            self.log(f"test/bleu_len/{bucket['label']}", bucket["bleu"])
+        self.test_bleu.reset()
+
+    # ---- checkpoint -------------------------------------------------------------------------------------
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        if self.tokenizers is not None:
+            checkpoint["tokenizers"] = {"src": self.tokenizers[0].to_str(), "trg": self.tokenizers[1].to_str()}
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        if "tokenizers" in checkpoint:
+            self.tokenizers = (Tokenizer.from_str(checkpoint["tokenizers"]["src"]),
+                               Tokenizer.from_str(checkpoint["tokenizers"]["trg"]))

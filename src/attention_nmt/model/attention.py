@@ -1,0 +1,140 @@
+"""The three attention arms behind one interface: `attend(query, keys, values, mask) -> (context, weights)`.
+
+- `FixedContext` (attention=none): no attention at all; every step sees the same context vector c,
+  the encoder's final state (RNNencdec: Cho et al. 2014; Bahdanau et al. 2014, sec. 2).
+- `AdditiveAttention`: e_ij = v^T tanh(W s_{i-1} + U h_j), queried with the *previous* decoder state
+  s_{i-1} (Bahdanau et al. 2014, eq. 6 and appendix A.1.2).
+- `MultiplicativeAttention`: score(h_t, h_s) from the *current* decoder state h_t: general h_t^T W_a h_s,
+  dot h_t^T h_s, or scaled_dot h_t^T h_s / sqrt(H) (Luong et al. 2015, eq. 8).
+
+The base class owns masking, the softmax (in fp32) and the weighted sum; subclasses supply the key
+projection (done once per sentence, in `memory`) and `score`. Shapes: B batch, T query steps (1 while
+decoding step by step), S source length, D encoder output size, Q query size, A attention size.
+"""
+
+from __future__ import annotations
+
+import math
+from enum import Enum
+from typing import NamedTuple, Optional
+
+import torch
+from torch import Tensor, nn
+
+from attention_nmt.model.encoder import EncoderOutput
+
+
+class Score(Enum):
+    general = "general"
+    dot = "dot"
+    scaled_dot = "scaled_dot"
+
+
+class Memory(NamedTuple):
+    """The per-sentence attention memory, computed once by `Attention.memory`.
+
+    keys: (B, S, K) projected keys; values: (B, S, D) what the context averages; mask: (B, S) True = real token.
+    """
+
+    keys: Tensor
+    values: Tensor
+    mask: Tensor
+
+    def index_select(self, index: Tensor) -> "Memory":
+        return Memory(*(t.index_select(0, index) for t in self))
+
+
+class Attention(nn.Module):
+    """Base class: masked softmax over scores and the weighted sum of values."""
+
+    #: True if the score uses the decoder state before the step's update (s_{i-1}), False for h_t after it.
+    queries_previous_state: bool = True
+    #: False where the context does not depend on the query (so the decoder needs no step loop for it).
+    uses_query: bool = True
+
+    def __init__(self, query_size: int, value_size: int) -> None:
+        super().__init__()
+        self.query_size = query_size
+        self.value_size = value_size
+
+    def memory(self, encoded: EncoderOutput) -> Memory:
+        """Project the keys once per sentence (not once per decoding step)."""
+        return Memory(self.project_keys(encoded.states), encoded.states, encoded.src_mask)
+
+    def project_keys(self, states: Tensor) -> Tensor:
+        return states
+
+    def score(self, query: Tensor, keys: Tensor) -> Tensor:
+        """Unnormalised scores e: query (B, T, Q), keys (B, S, K) -> (B, T, S)."""
+        raise NotImplementedError
+
+    def attend(self, query: Tensor, keys: Tensor, values: Tensor, mask: Tensor) -> tuple[Tensor, Optional[Tensor]]:
+        """Attend over the source.
+
+        Args:
+            query: (B, T, Q) decoder states (s_{i-1} or h_t, see `queries_previous_state`).
+            keys: (B, S, K) from `memory`; values: (B, S, D); mask: (B, S), True marks a real token.
+
+        Returns:
+            context (B, T, D) = sum_j alpha_ij h_j, and weights alpha (B, T, S): each row sums to 1 and is
+            exactly 0 on padding.
+        """
+        scores = self.score(query, keys).float()  # softmax in fp32, also under mixed precision
+        scores = scores.masked_fill(~mask[:, None, :], torch.finfo(torch.float32).min)
+        weights = torch.softmax(scores, dim=-1).to(values.dtype)  # alpha_ij, (B, T, S)
+        return torch.bmm(weights, values), weights
+
+
+class FixedContext(Attention):
+    """attention=none: c is the encoder's final state, the same for every target step; no weights exist."""
+
+    uses_query = False
+
+    def memory(self, encoded: EncoderOutput) -> Memory:
+        mask = encoded.src_mask.new_ones(encoded.final.shape[0], 1)
+        fixed = encoded.final.unsqueeze(1)  # (B, 1, D): c
+        return Memory(fixed, fixed, mask)
+
+    def attend(self, query: Tensor, keys: Tensor, values: Tensor, mask: Tensor) -> tuple[Tensor, None]:
+        return values.expand(-1, query.shape[1], -1), None  # c at every step, (B, T, D)
+
+
+class AdditiveAttention(Attention):
+    """Bahdanau et al. 2014: e_ij = v_a^T tanh(W_a s_{i-1} + U_a h_j)."""
+
+    queries_previous_state = True
+
+    def __init__(self, query_size: int, value_size: int, attention_size: int) -> None:
+        super().__init__(query_size, value_size)
+        self.key_layer = nn.Linear(value_size, attention_size, bias=False)  # U_a, applied once per sentence
+        self.query_layer = nn.Linear(query_size, attention_size, bias=True)  # W_a
+        self.energy_layer = nn.Linear(attention_size, 1, bias=False)  # v_a
+
+    def project_keys(self, states: Tensor) -> Tensor:
+        return self.key_layer(states)  # U_a h_j, (B, S, A)
+
+    def score(self, query: Tensor, keys: Tensor) -> Tensor:
+        hidden = torch.tanh(self.query_layer(query)[:, :, None, :] + keys[:, None, :, :])  # (B, T, S, A)
+        return self.energy_layer(hidden).squeeze(-1)  # (B, T, S)
+
+
+class MultiplicativeAttention(Attention):
+    """Luong et al. 2015 global attention, queried with the current state h_t.
+
+    general: h_t^T W_a h_s (W_a is applied to the keys once per sentence: (W_a^T h_t)^T h_s is the same
+    bilinear form); dot: h_t^T h_s; scaled_dot: h_t^T h_s / sqrt(Q). dot and scaled_dot need Q == D.
+    """
+
+    queries_previous_state = False
+
+    def __init__(self, query_size: int, value_size: int, score: Score) -> None:
+        super().__init__(query_size, value_size)
+        self.score_kind = score
+        self.key_layer = nn.Linear(value_size, query_size, bias=False) if score is Score.general else None
+        self.scale = 1.0 / math.sqrt(query_size) if score is Score.scaled_dot else 1.0
+
+    def project_keys(self, states: Tensor) -> Tensor:
+        return self.key_layer(states) if self.key_layer is not None else states  # (B, S, Q)
+
+    def score(self, query: Tensor, keys: Tensor) -> Tensor:
+        return torch.bmm(query, keys.transpose(1, 2)) * self.scale  # (B, T, S)

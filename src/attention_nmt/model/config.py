@@ -1,0 +1,133 @@
+"""Typed config schemas for the model: sizes, the encoder, the three attention arms and decoding.
+
+Each attention schema builds its own module (`build`), so choosing an arm never needs string dispatch.
+Sizes shared by every arm live in `model` and are interpolated into the groups, so the arms of an
+ablation differ in attention alone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from omegaconf import II, MISSING
+
+from attention_nmt.errors import ConfigError
+from attention_nmt.model.attention import AdditiveAttention, Attention, FixedContext, MultiplicativeAttention, Score
+from attention_nmt.model.encoder import Cell
+
+
+def _check_range(key: str, value: float, low: float, high: float, high_open: bool = False) -> None:
+    if not (low <= value < high if high_open else low <= value <= high):
+        bound = f"[{low}, {high})" if high_open else f"[{low}, {high}]"
+        raise ConfigError(f"{key}={value}: must lie in {bound}.")
+
+
+@dataclass
+class ModelConfig:
+    embedding_size: int = 256  # source and target embeddings, E
+    hidden_size: int = 256  # encoder (per direction) and decoder RNN size, H
+    output_size: int = 256  # deep output / Luong attentional state size, O
+    dropout: float = 0.2
+    decoder_layers: int = 1
+    decoder_cell: Cell = II("encoder.cell")
+    maxout: bool = False  # Bahdanau's maxout deep output instead of tanh
+    tie_embeddings: bool = False  # W_o shares the target embedding (needs output_size == embedding_size)
+
+    def __post_init__(self) -> None:
+        for key in ("embedding_size", "hidden_size", "output_size", "decoder_layers"):
+            if getattr(self, key) < 1:
+                raise ConfigError(f"model.{key}={getattr(self, key)}: must be a positive integer.")
+        _check_range("model.dropout", self.dropout, 0.0, 1.0, high_open=True)
+        if self.tie_embeddings and self.output_size != self.embedding_size:
+            raise ConfigError(
+                f"model.tie_embeddings=true needs model.output_size ({self.output_size}) == "
+                f"model.embedding_size ({self.embedding_size}); set them equal or untie the embeddings.")
+
+
+@dataclass
+class EncoderConfig:
+    name: str = MISSING  # gru | bigru | lstm | bilstm, for run names and tags
+    cell: Cell = Cell.gru
+    bidirectional: bool = False
+    num_layers: int = 1
+    hidden_size: int = II("model.hidden_size")  # per direction
+    dropout: float = II("model.dropout")
+
+    def __post_init__(self) -> None:
+        if self.num_layers < 1 or self.hidden_size < 1:
+            raise ConfigError(f"encoder.num_layers={self.num_layers}, encoder.hidden_size={self.hidden_size}: "
+                              "both must be positive integers.")
+        _check_range("encoder.dropout", self.dropout, 0.0, 1.0, high_open=True)
+
+    @property
+    def output_size(self) -> int:
+        return self.hidden_size * (2 if self.bidirectional else 1)
+
+
+@dataclass
+class AttentionConfig:
+    name: str = MISSING  # none | additive | multiplicative
+    input_feeding: bool = False
+
+    def __post_init__(self) -> None:
+        if self.input_feeding:
+            raise ConfigError(f"attention.input_feeding=true is only defined for attention=multiplicative "
+                              f"(Luong et al. 2015), not attention={self.name}.")
+
+    def build(self, query_size: int, value_size: int) -> Attention:
+        raise NotImplementedError
+
+
+@dataclass
+class NoAttentionConfig(AttentionConfig):
+    name: str = "none"
+
+    def build(self, query_size: int, value_size: int) -> Attention:
+        return FixedContext(query_size, value_size)
+
+
+@dataclass
+class AdditiveAttentionConfig(AttentionConfig):
+    name: str = "additive"
+    attention_size: int = II("model.hidden_size")  # A, size of the W s + U h layer
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.attention_size < 1:
+            raise ConfigError(f"attention.attention_size={self.attention_size}: must be a positive integer.")
+
+    def build(self, query_size: int, value_size: int) -> Attention:
+        return AdditiveAttention(query_size, value_size, self.attention_size)
+
+
+@dataclass
+class MultiplicativeAttentionConfig(AttentionConfig):
+    name: str = "multiplicative"
+    score: Score = Score.general
+    input_feeding: bool = True
+
+    def __post_init__(self) -> None:  # input feeding is valid here
+        pass
+
+    def build(self, query_size: int, value_size: int) -> Attention:
+        if self.score is not Score.general and query_size != value_size:
+            raise ConfigError(
+                f"attention.score={self.score.value} needs the decoder hidden size ({query_size}) to equal the "
+                f"encoder output size ({value_size}); a bidirectional encoder doubles it. Use "
+                "attention.score=general, or a unidirectional encoder (encoder=gru or encoder=lstm).")
+        return MultiplicativeAttention(query_size, value_size, self.score)
+
+
+@dataclass
+class DecodingConfig:
+    beam_size: int = 1  # 1 = greedy
+    length_penalty: float = 0.0  # alpha of Wu et al. 2016's ((5 + |y|) / 6)^alpha; 0 = raw log-probability
+    max_len_ratio: float = 1.5  # a hypothesis may have at most ratio * source tokens before EOS
+
+    def __post_init__(self) -> None:
+        if self.beam_size < 1:
+            raise ConfigError(f"decoding.beam_size={self.beam_size}: must be >= 1 (1 is greedy search).")
+        if self.max_len_ratio <= 0:
+            raise ConfigError(f"decoding.max_len_ratio={self.max_len_ratio}: must be > 0.")
+        if self.length_penalty < 0:
+            raise ConfigError(f"decoding.length_penalty={self.length_penalty}: must be >= 0.")

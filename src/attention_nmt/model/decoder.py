@@ -1,0 +1,142 @@
+"""The conditional GRU/LSTM decoder, which receives its attention arm and runs it in the paper's order.
+
+Two orders, chosen by the attention module's `queries_previous_state`:
+
+- Bahdanau order (none, additive): c_i = attend(s_{i-1}); s_i = RNN([E y_{i-1}; c_i], s_{i-1});
+  deep output t_i = act(W_t [s_i; E y_{i-1}; c_i]) (Bahdanau et al. 2014, eq. 4 and appendix A.2.2;
+  for `none`, c_i = c at every step as in Cho et al. 2014).
+- Luong order (multiplicative): h_t = RNN(E y_{t-1} [; h~_{t-1} with input feeding], h_{t-1});
+  c_t = attend(h_t); attentional state h~_t = tanh(W_c [c_t; h_t]) (Luong et al. 2015, eq. 5).
+
+`act` is tanh, or maxout over pairs of units when `maxout` is set. Logits are W_o t_i (W_o optionally
+tied to the target embedding). Where no step depends on the previous step's attention (`none`, and
+multiplicative without input feeding) the RNN runs over the whole target sequence in one call;
+otherwise a step loop runs. Shapes: B batch, T target steps, S source length, E embedding, H hidden,
+L decoder layers, D encoder output size, O output (pre-softmax) size, V target vocabulary.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple, Optional
+
+import torch
+from torch import Tensor, nn
+
+from attention_nmt.model.attention import Attention, Memory
+from attention_nmt.model.encoder import Cell, EncoderOutput, make_rnn
+
+
+class DecoderState(NamedTuple):
+    """Everything carried from one decoding step to the next; modules hold only parameters.
+
+    hidden: (L, B, H) s_{i-1} / h_{t-1}; cell: (L, B, H) LSTM memory cell or None for a GRU;
+    feed: (B, O) the previous attentional state h~_{t-1} for input feeding, or None.
+    """
+
+    hidden: Tensor
+    cell: Optional[Tensor]
+    feed: Optional[Tensor]
+
+    def index_select(self, index: Tensor) -> "DecoderState":
+        """Keep (and repeat) the batch rows in `index`, e.g. to reorder hypotheses in beam search."""
+        return DecoderState(
+            self.hidden.index_select(1, index),
+            None if self.cell is None else self.cell.index_select(1, index),
+            None if self.feed is None else self.feed.index_select(0, index),
+        )
+
+
+class DeepOutput(nn.Module):
+    """t = act(W [features]) of size O; act is tanh or maxout over pairs of units (Goodfellow et al. 2013)."""
+
+    def __init__(self, input_size: int, output_size: int, maxout: bool) -> None:
+        super().__init__()
+        self.pool = 2 if maxout else 1
+        self.linear = nn.Linear(input_size, output_size * self.pool)
+
+    def forward(self, features: Tensor) -> Tensor:
+        projected = self.linear(features)  # (B, T, O * pool)
+        if self.pool == 1:
+            return torch.tanh(projected)
+        return projected.unflatten(-1, (-1, self.pool)).amax(-1)  # (B, T, O)
+
+
+class Decoder(nn.Module):
+    """Conditional GRU/LSTM decoder around a given attention arm; see the module docstring for the math."""
+
+    def __init__(self, vocab_size: int, embedding_size: int, hidden_size: int, cell: Cell, num_layers: int,
+                 dropout: float, attention: Attention, encoder_size: int, output_size: int, maxout: bool,
+                 input_feeding: bool, tie_embeddings: bool, pad_id: int) -> None:
+        super().__init__()
+        self.attention = attention
+        self.input_feeding = input_feeding
+        self.num_layers, self.hidden_size, self.output_size = num_layers, hidden_size, output_size
+        self.cell_kind = cell
+        self.embedding = nn.Embedding(vocab_size, embedding_size, padding_idx=pad_id)
+        self.dropout = nn.Dropout(dropout)
+        self.init_layer = nn.Linear(encoder_size, num_layers * hidden_size)  # s_0 = tanh(W_s summary)
+        if attention.queries_previous_state:
+            rnn_input, features = embedding_size + encoder_size, hidden_size + embedding_size + encoder_size
+        else:
+            rnn_input = embedding_size + (output_size if input_feeding else 0)
+            features = encoder_size + hidden_size  # [c_t; h_t]
+        self.rnn = make_rnn(cell, rnn_input, hidden_size, num_layers, dropout)
+        self.deep_output = DeepOutput(features, output_size, maxout)
+        self.output_layer = nn.Linear(output_size, vocab_size, bias=True)
+        if tie_embeddings:
+            self.output_layer.weight = self.embedding.weight
+        # A step loop is needed only where a step depends on the previous step's attention.
+        self.needs_step_loop = input_feeding or (attention.queries_previous_state and attention.uses_query)
+
+    def init_state(self, encoded: EncoderOutput) -> DecoderState:
+        """s_0 = tanh(W_s final) for every layer; LSTM cells start at zero; input feed starts at zero."""
+        batch_size = encoded.final.shape[0]
+        hidden = torch.tanh(self.init_layer(encoded.final))  # (B, L * H)
+        hidden = hidden.view(batch_size, self.num_layers, self.hidden_size).transpose(0, 1).contiguous()  # (L, B, H)
+        cell = torch.zeros_like(hidden) if self.cell_kind is Cell.lstm else None
+        feed = hidden.new_zeros(batch_size, self.output_size) if self.input_feeding else None
+        return DecoderState(hidden, cell, feed)
+
+    def forward(self, trg_input: Tensor, state: DecoderState, memory: Memory,
+                stepwise: bool = False) -> tuple[Tensor, DecoderState, Optional[Tensor]]:
+        """Run the decoder over given previous tokens (teacher forcing, or one step while searching).
+
+        Args:
+            trg_input: (B, T) previous tokens y_{i-1} (BOS first).
+            state: the state before the first of these steps.
+            memory: the attention memory from `attention.memory(encoded)`.
+            stepwise: force the step-by-step loop even where one call over the sequence is exact
+                (the reference path that tests hold the fast path to).
+
+        Returns:
+            logits (B, T, V), the state after the last step, attention weights (B, T, S) or None for `none`.
+        """
+        embedded = self.dropout(self.embedding(trg_input))  # (B, T, E)
+        if not (stepwise or self.needs_step_loop):
+            pre_output, state, weights = self._run(embedded, state, memory)
+        else:
+            pre_outputs, all_weights = [], []
+            for t in range(embedded.shape[1]):
+                step_output, state, step_weights = self._run(embedded[:, t:t + 1], state, memory)
+                pre_outputs.append(step_output)
+                all_weights.append(step_weights)
+            pre_output = torch.cat(pre_outputs, dim=1)  # (B, T, O)
+            weights = None if all_weights[0] is None else torch.cat(all_weights, dim=1)  # (B, T, S)
+        return self.output_layer(self.dropout(pre_output)), state, weights
+
+    def _run(self, embedded: Tensor, state: DecoderState, memory: Memory) -> tuple[Tensor, DecoderState, Optional[Tensor]]:
+        """One call of the RNN over T steps (T = 1 inside the step loop). Returns pre-output (B, T, O)."""
+        rnn_state = state.hidden if state.cell is None else (state.hidden, state.cell)
+        if self.attention.queries_previous_state:
+            query = state.hidden[-1].unsqueeze(1).expand(-1, embedded.shape[1], -1)  # s_{i-1}, (B, T, H)
+            context, weights = self.attention.attend(query, *memory)  # c_i, (B, T, D)
+            rnn_output, rnn_state = self.rnn(torch.cat([embedded, context], dim=-1), rnn_state)  # s_i, (B, T, H)
+            pre_output = self.deep_output(torch.cat([rnn_output, embedded, context], dim=-1))
+        else:
+            rnn_input = embedded if state.feed is None else torch.cat([embedded, state.feed.unsqueeze(1)], dim=-1)
+            rnn_output, rnn_state = self.rnn(rnn_input, rnn_state)  # h_t, (B, T, H)
+            context, weights = self.attention.attend(rnn_output, *memory)  # c_t from h_t, (B, T, D)
+            pre_output = self.deep_output(torch.cat([context, rnn_output], dim=-1))  # h~_t, (B, T, O)
+        hidden, cell = rnn_state if isinstance(rnn_state, tuple) else (rnn_state, None)
+        feed = pre_output[:, -1] if self.input_feeding else None
+        return pre_output, DecoderState(hidden, cell, feed), weights

@@ -1,0 +1,86 @@
+"""The source encoder: embeddings and a (bi)directional, stacked GRU or LSTM over packed sequences.
+
+Shapes: B batch, S source length, E embedding size, H hidden size per direction, D = H * directions.
+Packing means padding never reaches a recurrent state: the forward direction's final state is the state
+at each sentence's last real token and the backward direction starts at it.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import NamedTuple
+
+import torch
+from torch import Tensor, nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+
+class Cell(Enum):
+    gru = "gru"
+    lstm = "lstm"
+
+
+def make_rnn(cell: Cell, input_size: int, hidden_size: int, num_layers: int, dropout: float,
+             bidirectional: bool = False) -> nn.RNNBase:
+    """A batch-first torch GRU or LSTM (cuDNN-fused on GPU); dropout applies between layers only."""
+    rnn_class = nn.GRU if cell is Cell.gru else nn.LSTM
+    return rnn_class(input_size, hidden_size, num_layers=num_layers, batch_first=True,
+                     dropout=dropout if num_layers > 1 else 0.0, bidirectional=bidirectional)
+
+
+class EncoderOutput(NamedTuple):
+    """What the decoder and the attention arms read from the encoder.
+
+    states: (B, S, D) annotations h_j, zero at padded positions.
+    final: (B, D) the last layer's final state (forward at the last real token, backward at the first),
+        the fixed-length summary of the sentence.
+    src_mask: (B, S) bool, True marks a real source token.
+    """
+
+    states: Tensor
+    final: Tensor
+    src_mask: Tensor
+
+    def index_select(self, index: Tensor) -> "EncoderOutput":
+        """Keep (and repeat) the batch rows in `index` (B',), e.g. to expand for beam search."""
+        return EncoderOutput(*(t.index_select(0, index) for t in self))
+
+
+class Encoder(nn.Module):
+    """Embeds the source and runs a stacked, optionally bidirectional GRU/LSTM over it."""
+
+    def __init__(self, vocab_size: int, embedding_size: int, hidden_size: int, cell: Cell,
+                 num_layers: int, bidirectional: bool, dropout: float, pad_id: int) -> None:
+        super().__init__()
+        self.embedding = nn.Embedding(vocab_size, embedding_size, padding_idx=pad_id)
+        self.dropout = nn.Dropout(dropout)
+        self.rnn = make_rnn(cell, embedding_size, hidden_size, num_layers, dropout, bidirectional)
+        self.num_directions = 2 if bidirectional else 1
+        self.hidden_size = hidden_size
+        self.pad_id = pad_id
+
+    @property
+    def output_size(self) -> int:
+        """D: size of each annotation h_j and of the final summary."""
+        return self.hidden_size * self.num_directions
+
+    def forward(self, src: Tensor, src_lengths: Tensor) -> EncoderOutput:
+        """Encode a padded batch.
+
+        Args:
+            src: (B, S) token ids, padded with `pad_id` after each sentence.
+            src_lengths: (B,) number of real tokens per sentence (>= 1).
+
+        Returns:
+            EncoderOutput with states (B, S, D), final (B, D) and src_mask (B, S).
+        """
+        batch_size, src_len = src.shape
+        embedded = self.dropout(self.embedding(src))  # (B, S, E)
+        packed = pack_padded_sequence(embedded, src_lengths.cpu(), batch_first=True, enforce_sorted=False)
+        packed_states, last = self.rnn(packed)
+        states, _ = pad_packed_sequence(packed_states, batch_first=True, total_length=src_len)  # (B, S, D)
+        h_n = last[0] if isinstance(last, tuple) else last  # LSTM returns (h_n, c_n); the summary is h_n
+        h_n = h_n.view(-1, self.num_directions, batch_size, self.hidden_size)[-1]  # (dirs, B, H), last layer
+        final = h_n.transpose(0, 1).reshape(batch_size, self.output_size)  # (B, D)
+        src_mask = torch.arange(src_len, device=src.device)[None, :] < src_lengths.to(src.device)[:, None]
+        return EncoderOutput(self.dropout(states), final, src_mask)

@@ -1,0 +1,61 @@
+"""The encoder-decoder and `build_model`, which wires vocabularies, encoder, attention arm and decoder.
+
+Shapes: B batch, S source length, T target length, V target vocabulary.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple, Optional
+
+from torch import Tensor, nn
+
+from attention_nmt.model.attention import Memory
+from attention_nmt.model.config import AttentionConfig, EncoderConfig, ModelConfig
+from attention_nmt.model.decoder import Decoder, DecoderState
+from attention_nmt.model.encoder import Encoder, EncoderOutput
+
+
+class SpecialIds(NamedTuple):
+    pad: int
+    unk: int
+    bos: int
+    eos: int
+
+
+class Seq2Seq(nn.Module):
+    """An RNN encoder-decoder; the attention arm lives inside the decoder."""
+
+    def __init__(self, encoder: Encoder, decoder: Decoder, specials: SpecialIds) -> None:
+        super().__init__()
+        self.encoder = encoder
+        self.decoder = decoder
+        self.specials = specials
+
+    def start(self, src: Tensor, src_lengths: Tensor) -> tuple[EncoderOutput, Memory, DecoderState]:
+        """Encode a batch and prepare what decoding needs: the attention memory and the initial state."""
+        encoded = self.encoder(src, src_lengths)
+        return encoded, self.decoder.attention.memory(encoded), self.decoder.init_state(encoded)
+
+    def forward(self, src: Tensor, src_lengths: Tensor, trg_input: Tensor,
+                stepwise: bool = False) -> tuple[Tensor, Optional[Tensor]]:
+        """Teacher-forced pass: logits (B, T, V) for every target position, and attention weights (B, T, S)."""
+        _, memory, state = self.start(src, src_lengths)
+        logits, _, weights = self.decoder(trg_input, state, memory, stepwise=stepwise)
+        return logits, weights
+
+
+def count_parameters(module: nn.Module) -> int:
+    """Trainable parameters (tied weights counted once)."""
+    return sum(p.numel() for p in module.parameters() if p.requires_grad)
+
+
+def build_model(model: ModelConfig, encoder: EncoderConfig, attention: AttentionConfig,
+                src_vocab_size: int, trg_vocab_size: int, specials: SpecialIds) -> Seq2Seq:
+    """Build the encoder-decoder for one arm; every arm gets the same sizes from `model`."""
+    enc = Encoder(src_vocab_size, model.embedding_size, encoder.hidden_size, encoder.cell, encoder.num_layers,
+                  encoder.bidirectional, encoder.dropout, specials.pad)
+    arm = attention.build(query_size=model.hidden_size, value_size=enc.output_size)
+    dec = Decoder(trg_vocab_size, model.embedding_size, model.hidden_size, model.decoder_cell, model.decoder_layers,
+                  model.dropout, arm, enc.output_size, model.output_size, model.maxout, attention.input_feeding,
+                  model.tie_embeddings, specials.pad)
+    return Seq2Seq(enc, dec, specials)

@@ -1,0 +1,66 @@
+"""Typed optimiser and learning-rate schedule config, and the objects it builds (Adam, Adadelta, SGD)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any, Iterable
+
+import torch
+
+from attention_nmt.errors import ConfigError
+
+
+class OptimizerName(Enum):
+    adam = "adam"
+    adadelta = "adadelta"  # Bahdanau et al. 2014: rho 0.95, eps 1e-6
+    sgd = "sgd"
+
+
+class SchedulerName(Enum):
+    none = "none"
+    plateau = "plateau"  # multiply lr by `decay` when the monitored metric stalls for `patience` validations
+    exponential = "exponential"  # multiply lr by `decay` after every epoch
+
+
+@dataclass
+class OptimConfig:
+    name: OptimizerName = OptimizerName.adam
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    momentum: float = 0.0  # sgd only
+    rho: float = 0.95  # adadelta only
+    eps: float = 1e-6  # adadelta (Bahdanau's 1e-6) and adam
+    label_smoothing: float = 0.0
+    scheduler: SchedulerName = SchedulerName.none
+    decay: float = 0.5
+    patience: int = 2
+    monitor: str = "val/bleu"  # what plateau watches; bleu is maximised, loss minimised
+
+    def __post_init__(self) -> None:
+        if self.lr <= 0:
+            raise ConfigError(f"optim.lr={self.lr}: must be > 0.")
+        if not 0.0 <= self.label_smoothing < 1.0:
+            raise ConfigError(f"optim.label_smoothing={self.label_smoothing}: must lie in [0, 1).")
+        if not 0.0 < self.decay <= 1.0:
+            raise ConfigError(f"optim.decay={self.decay}: must lie in (0, 1].")
+
+    def build(self, parameters: Iterable[torch.nn.Parameter]) -> dict[str, Any]:
+        """What `configure_optimizers` returns: the optimizer and, if any, its lr scheduler."""
+        params = list(parameters)
+        if self.name is OptimizerName.adam:
+            optimizer = torch.optim.Adam(params, lr=self.lr, weight_decay=self.weight_decay, eps=self.eps)
+        elif self.name is OptimizerName.adadelta:
+            optimizer = torch.optim.Adadelta(params, lr=self.lr, rho=self.rho, eps=self.eps,
+                                             weight_decay=self.weight_decay)
+        else:
+            optimizer = torch.optim.SGD(params, lr=self.lr, momentum=self.momentum, weight_decay=self.weight_decay)
+        if self.scheduler is SchedulerName.none:
+            return {"optimizer": optimizer}
+        if self.scheduler is SchedulerName.exponential:
+            scheduler = torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=self.decay)
+            return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "epoch"}}
+        mode = "max" if "bleu" in self.monitor else "min"
+        scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode=mode, factor=self.decay,
+                                                               patience=self.patience)
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "monitor": self.monitor}}

@@ -1,0 +1,69 @@
+"""The train task: data, model, Trainer from a typed config; fit, then test the best checkpoint.
+
+`train(cfg)` is a plain function (tests call it without a command line); `train.py` wraps it in
+`@hydra.main`. It returns the metrics, including `objective`, the value a sweeper optimises.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+from omegaconf import DictConfig, OmegaConf
+
+from attention_nmt.data.datamodule import TranslationDataModule
+from attention_nmt.lit_module import TranslationModule
+from attention_nmt.running import make_trainer, test_and_write
+from attention_nmt.schema import TrainConfig, to_plain
+
+log = logging.getLogger(__name__)
+
+
+def build_module(cfg: TrainConfig, datamodule: TranslationDataModule) -> TranslationModule:
+    module = TranslationModule(
+        model=to_plain(cfg.model), encoder=to_plain(cfg.encoder), attention=to_plain(cfg.attention),
+        optim=to_plain(cfg.optim), decoding=to_plain(cfg.decoding), bucket_edges=list(cfg.evaluation.bucket_edges),
+        src_vocab_size=datamodule.src_tokenizer.get_vocab_size(), trg_vocab_size=datamodule.trg_tokenizer.get_vocab_size(),
+        data=to_plain(cfg.data))
+    module.tokenizers = (datamodule.src_tokenizer, datamodule.trg_tokenizer)
+    return module
+
+
+def train(cfg: TrainConfig) -> dict[str, Any]:
+    """Fit one arm on one corpus, then evaluate it on the test split; returns the run's metrics."""
+    L.seed_everything(cfg.seed, workers=True)
+    run_dir = Path(cfg.paths.output_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    datamodule = TranslationDataModule(cfg.data, Path(cfg.paths.cache_dir), cfg.seed)
+    datamodule.setup()
+    datamodule.save_tokenizers(run_dir / "tokenizers")
+    module = build_module(cfg, datamodule)
+    log.info("attention=%s encoder=%s data=%s: %d trainable parameters",
+             cfg.attention.name, cfg.encoder.name, cfg.data.name, module.num_parameters)
+    trainer = make_trainer(cfg.trainer, cfg.callbacks, cfg.logger, run_dir)
+    for logger in trainer.loggers:
+        logger.log_hyperparams({"num_parameters": module.num_parameters})
+    start = time.perf_counter()
+    trainer.fit(module, datamodule=datamodule, ckpt_path=cfg.ckpt_path)
+    train_time = time.perf_counter() - start
+    metrics = {k: float(v) for k, v in trainer.callback_metrics.items()}
+    metrics.update(train_time_s=train_time, train_tokens_per_s=module.train_tokens / max(train_time, 1e-9))
+    if cfg.test and not cfg.trainer.fast_dev_run:
+        best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
+        extra = {"config": to_plain(cfg), "train_time_s": train_time,
+                 "train_tokens_per_s": metrics["train_tokens_per_s"], "global_step": trainer.global_step,
+                 "num_train_pairs": len(datamodule.splits["train"]), "num_filtered": datamodule.num_filtered,
+                 "checkpoint": best or None}
+        results = test_and_write(trainer, module, datamodule, run_dir, best or None, extra)
+        metrics["test/bleu"] = results["test"]["bleu"]
+    metrics["objective"] = metrics.get("val/bleu", 0.0)
+    return metrics
+
+
+def train_task(cfg: DictConfig) -> float:
+    """Entry for `train.py`: validate and type the composed config, train, return the sweep objective."""
+    typed_cfg: TrainConfig = OmegaConf.to_object(cfg)
+    return train(typed_cfg)["objective"]

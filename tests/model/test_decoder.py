@@ -1,0 +1,96 @@
+"""The decoder runs each arm in its paper's order, and its one-call fast paths equal the step loop."""
+
+import pytest
+import torch
+
+from attention_nmt.model.encoder import Cell, EncoderOutput
+
+from conftest import TRG_VOCAB, make_model, padded_batch
+
+
+@pytest.mark.parametrize("cell", [Cell.gru, Cell.lstm])
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_fast_path_equals_step_by_step_reference(arm, cell, bidirectional):
+    if "dot" in arm and bidirectional:
+        pytest.skip("dot needs equal sizes")
+    model = make_model(arm, cell, bidirectional)
+    src, lengths = padded_batch([7, 4, 1])
+    trg = torch.randint(4, TRG_VOCAB, (3, 6))
+    fast_logits, fast_weights = model(src, lengths, trg)
+    step_logits, step_weights = model(src, lengths, trg, stepwise=True)
+    torch.testing.assert_close(fast_logits, step_logits, rtol=1e-5, atol=1e-5)
+    if arm == "none":
+        assert fast_weights is None and step_weights is None
+    else:
+        torch.testing.assert_close(fast_weights, step_weights, rtol=1e-5, atol=1e-6)
+
+
+def test_only_arms_whose_steps_depend_on_attention_use_a_step_loop():
+    loops = {arm: make_model(arm).decoder.needs_step_loop for arm in
+             ("none", "additive", "general", "general+feed", "dot")}
+    assert loops == {"none": False, "additive": True, "general": False, "general+feed": True, "dot": False}
+
+
+def _record_queries(model):
+    queries = []
+    attend = model.decoder.attention.attend
+
+    def recording(query, *args):
+        queries.append(query.detach().clone())
+        return attend(query, *args)
+
+    model.decoder.attention.attend = recording
+    return queries
+
+
+def test_additive_attention_is_queried_with_the_previous_state():
+    model = make_model("additive")
+    src, lengths = padded_batch([5, 3])
+    _, memory, state0 = model.start(src, lengths)
+    queries = _record_queries(model)
+    prev = torch.tensor([[2], [2]])
+    _, state1, _ = model.decoder(prev, state0, memory)
+    _, state2, _ = model.decoder(prev, state1, memory)
+    torch.testing.assert_close(queries[0][:, 0], state0.hidden[-1])  # c_1 from s_0
+    torch.testing.assert_close(queries[1][:, 0], state1.hidden[-1])  # c_2 from s_1, not s_2
+    assert not torch.allclose(queries[1][:, 0], state2.hidden[-1])
+
+
+@pytest.mark.parametrize("arm", ["general", "general+feed"])
+def test_multiplicative_attention_is_queried_with_the_current_state(arm):
+    model = make_model(arm)
+    src, lengths = padded_batch([5, 3])
+    _, memory, state0 = model.start(src, lengths)
+    queries = _record_queries(model)
+    _, state1, _ = model.decoder(torch.tensor([[2], [2]]), state0, memory)
+    torch.testing.assert_close(queries[0][:, 0], state1.hidden[-1])  # h_t after the update
+    assert not torch.allclose(queries[0][:, 0], state0.hidden[-1])
+
+
+def test_none_ignores_every_encoder_state_but_the_final_one():
+    model = make_model("none", bidirectional=True)
+    src, lengths = padded_batch([6, 4])
+    encoded = model.encoder(src, lengths)
+    trg = torch.randint(4, TRG_VOCAB, (2, 5))
+    outputs = []
+    for seed in (1, 2):
+        states = torch.randn(encoded.states.shape, generator=torch.Generator().manual_seed(seed))
+        changed = EncoderOutput(states, encoded.final, encoded.src_mask)
+        memory, state = model.decoder.attention.memory(changed), model.decoder.init_state(changed)
+        outputs.append(model.decoder(trg, state, memory)[0])
+    torch.testing.assert_close(outputs[0], outputs[1], rtol=0, atol=0)
+    final = EncoderOutput(encoded.states, encoded.final + 1.0, encoded.src_mask)
+    moved = model.decoder(trg, model.decoder.init_state(final), model.decoder.attention.memory(final))[0]
+    assert not torch.allclose(moved, outputs[0])  # ...and does depend on c
+
+
+@pytest.mark.parametrize("cell", [Cell.gru, Cell.lstm])
+def test_padding_never_changes_a_sentence_output(arm, cell):
+    model = make_model(arm, cell, bidirectional="dot" not in arm)
+    src, lengths = padded_batch([9, 3, 5])
+    trg = torch.randint(4, TRG_VOCAB, (3, 4))
+    batched, _ = model(src, lengths, trg)
+    for row in range(3):
+        alone_src = src[row: row + 1, : lengths[row]]
+        alone, _ = model(alone_src, lengths[row: row + 1], trg[row: row + 1])
+        torch.testing.assert_close(alone[0], batched[row], rtol=1e-5, atol=1e-5)
