@@ -1,8 +1,8 @@
 """The LightningModule: teacher-forced training, decoding for validation/test BLEU, and what is logged.
 
-Logged keys: train/loss, train/tokens_per_s, val/loss, val/bleu, test/bleu and test/bleu_len/<bucket>
-(plus lr from the LearningRateMonitor callback). BLEU is sacreBLEU on detokenized text, accumulated in a
-`BucketedBLEU` metric so that DDP ranks sum exact n-gram statistics. The checkpoint is self-contained:
+Logged keys: train/loss, train/lr, train/tokens_per_s, val/loss, val/bleu, test/bleu and
+test/bleu_len/<bucket>. BLEU is sacreBLEU on detokenized text, accumulated in a `BucketedBLEU` metric
+so that DDP ranks sum exact n-gram statistics. The checkpoint is self-contained:
 hyperparameters rebuild the network and the tokenizers travel inside it.
 """
 
@@ -70,6 +70,7 @@ class TranslationModule(L.LightningModule):
             self.log("train/tokens_per_s", tokens / max(now - self._last_time, 1e-9), batch_size=batch.src.shape[0])
         self._last_time = now
         self.log("train/loss", loss, prog_bar=True, batch_size=batch.src.shape[0])
+        self.log("train/lr", self.optimizers().param_groups[0]["lr"], batch_size=batch.src.shape[0])
         return loss
 
     def configure_optimizers(self) -> dict[str, Any]:

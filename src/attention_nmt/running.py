@@ -10,6 +10,7 @@ from typing import Any
 
 import lightning as L
 from hydra.utils import instantiate
+from lightning.pytorch.callbacks import ProgressBar
 from lightning.pytorch.utilities import rank_zero_only
 
 from attention_nmt.data.datamodule import TranslationDataModule
@@ -22,6 +23,8 @@ log = logging.getLogger(__name__)
 def make_trainer(trainer_cfg: Any, callbacks: dict[str, Any], loggers: dict[str, Any], run_dir: Path) -> L.Trainer:
     """A Trainer from the typed trainer config, with the configured callbacks and loggers instantiated."""
     made_callbacks = [instantiate(c) for c in callbacks.values() if c is not None]
+    if not trainer_cfg.enable_progress_bar:  # trainer.enable_progress_bar=false wins over the configured bar
+        made_callbacks = [c for c in made_callbacks if not isinstance(c, ProgressBar)]
     made_loggers = [instantiate(c) for c in loggers.values() if c is not None]
     kwargs = {k: v for k, v in asdict(trainer_cfg).items() if v is not None}
     return L.Trainer(**kwargs, callbacks=made_callbacks, logger=made_loggers or False, default_root_dir=str(run_dir))

@@ -1,0 +1,49 @@
+"""Shared fixtures: the real Hydra config, composed with the compose API and shrunk for tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize_config_dir
+from omegaconf import DictConfig, OmegaConf
+
+from attention_nmt.schema import register_configs
+
+CONF_DIR = str(Path(__file__).resolve().parents[1] / "conf")
+register_configs()
+
+# A tiny synthetic task and a tiny model: seconds per run on a CPU.
+TINY = [
+    "data=synthetic_reverse_map", "data.num_train=300", "data.num_validation=20", "data.num_test=40",
+    "data.min_len=3", "data.max_len=12", "data.vocab_size=30", "data.batch_size=16",
+    "model.embedding_size=16", "model.hidden_size=16", "model.output_size=16",
+    "trainer.max_steps=4", "trainer.accelerator=cpu", "trainer.devices=1", "trainer.enable_progress_bar=false",
+    "trainer.enable_model_summary=false", "trainer.log_every_n_steps=1", "logger=none",
+]
+
+
+def compose_config(name: str, overrides: list[str], run_dir: Path, cache_dir: Path) -> DictConfig:
+    """The project's real config `name` with overrides, writing into run_dir (no Hydra run folder)."""
+    with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
+        cfg = compose(config_name=name, overrides=overrides)
+    OmegaConf.set_struct(cfg, False)
+    cfg.paths.output_dir = str(run_dir)
+    cfg.paths.cache_dir = str(cache_dir)
+    OmegaConf.set_struct(cfg, True)
+    return cfg
+
+
+@pytest.fixture(scope="session")
+def cache_dir(tmp_path_factory) -> Path:
+    """One corpus/tokenizer cache for the whole session, as users share outputs/.cache."""
+    return tmp_path_factory.mktemp("cache")
+
+
+@pytest.fixture
+def tiny_config(tmp_path, cache_dir):
+    """compose(overrides) -> a shrunk train config writing into tmp_path/run."""
+    def make(*overrides: str, name: str = "train") -> DictConfig:
+        return compose_config(name, [*TINY, *overrides] if name == "train" else list(overrides),
+                              tmp_path / "run", cache_dir)
+    return make

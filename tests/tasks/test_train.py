@@ -1,0 +1,48 @@
+"""Training end to end: every encoder x attention arm runs, files are written, overrides take effect."""
+
+import json
+
+import pytest
+from omegaconf import OmegaConf
+
+from attention_nmt.evaluation.bleu import BucketedBLEU
+from attention_nmt.results import read_hypotheses
+from attention_nmt.training import train
+
+ENCODERS = ["gru", "bigru", "lstm", "bilstm"]
+ATTENTIONS = [["attention=none"], ["attention=additive"], ["attention=multiplicative"],
+              ["attention=multiplicative", "attention.input_feeding=false", "attention.score=general"]]
+
+
+@pytest.mark.parametrize("encoder", ENCODERS)
+@pytest.mark.parametrize("attention", ATTENTIONS, ids=["none", "additive", "mult+feed", "mult"])
+def test_every_encoder_and_attention_runs_a_fast_dev_run_step(tiny_config, encoder, attention):
+    cfg = tiny_config(f"encoder={encoder}", *attention, "trainer.fast_dev_run=1")
+    metrics = train(OmegaConf.to_object(cfg))
+    assert metrics["train/loss"] > 0
+
+
+def test_train_writes_results_and_hypotheses_that_agree(tiny_config, tmp_path):
+    cfg = tiny_config("attention=additive", "encoder=bigru", "seed=7", "data.max_train_len=8")
+    metrics = train(OmegaConf.to_object(cfg))
+    run = tmp_path / "run"
+    results = json.loads((run / "results.json").read_text())
+    rows = read_hypotheses(run / "hypotheses.tsv")
+    assert len(rows) == results["test"]["n"] == 40  # the test split is never filtered
+    assert results["config"]["seed"] == 7 and results["config"]["data"]["max_train_len"] == 8
+    assert results["num_parameters"] > 0 and results["global_step"] == 4
+    assert results["num_filtered"] > 0  # sources longer than 8 words left the training set
+    assert "tok:13a" in results["bleu_signature"]
+    recomputed = BucketedBLEU([10, 20, 30, 40, 50])
+    recomputed.update([r["hypothesis"] for r in rows], [r["reference"] for r in rows], [r["src_words"] for r in rows])
+    assert recomputed.compute()["bleu"] == pytest.approx(results["test"]["bleu"])
+    assert metrics["test/bleu"] == pytest.approx(results["test"]["bleu"])
+    assert (run / "checkpoints" / "last.ckpt").is_file()
+    assert (run / "tokenizers" / "src.json").is_file()
+
+
+def test_max_epochs_and_batch_size_overrides_set_the_number_of_steps(tiny_config):
+    cfg = tiny_config("trainer.max_steps=-1", "trainer.max_epochs=2", "data.batch_size=100")
+    train(OmegaConf.to_object(cfg))
+    results = json.loads((cfg.paths.output_dir + "/results.json") and open(cfg.paths.output_dir + "/results.json").read())
+    assert results["global_step"] == 2 * 3  # 300 pairs / 100 a batch, two epochs
