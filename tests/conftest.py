@@ -18,7 +18,7 @@ TINY = [
     "data=synthetic_reverse_map", "data.num_train=300", "data.num_validation=20", "data.num_test=40",
     "data.min_len=3", "data.max_len=12", "data.vocab_size=30", "data.batch_size=16",
     "model.embedding_size=16", "model.hidden_size=16", "model.output_size=16",
-    "trainer.max_steps=4", "trainer.accelerator=cpu", "trainer.devices=1", "trainer.enable_progress_bar=false",
+    "trainer.max_steps=4", "trainer.val_check_interval=2", "trainer.accelerator=cpu", "trainer.devices=1", "trainer.enable_progress_bar=false",
     "trainer.enable_model_summary=false", "trainer.log_every_n_steps=1", "logger=none",
 ]
 

@@ -46,4 +46,4 @@ def bleu_table(test: dict[str, Any]) -> str:
     """The per-bucket BLEU table a run prints at its end."""
     rows = [[b["label"], b["n"], f"{b['bleu']:.2f}"] for b in test["buckets"]]
     rows.append(["all", test["n"], f"{test['bleu']:.2f}"])
-    return tabulate(rows, headers=["source words", "sentences", "BLEU"], tablefmt="github", colalign=("left", "right", "right"))
+    return tabulate(rows, headers=["source words", "sentences", "BLEU"], tablefmt="github", colalign=("left", "right", "right"), disable_numparse=True)

@@ -42,7 +42,7 @@ class TrainerConfig:
     max_steps: int = -1
     max_time: Optional[str] = None  # "DD:HH:MM:SS"
     min_epochs: Optional[int] = None
-    val_check_interval: Optional[float] = None  # fraction of an epoch (float) or a number of steps (int)
+    val_check_interval: Any = None  # a fraction of an epoch (float) or a number of steps (int)
     check_val_every_n_epoch: Optional[int] = 1
     limit_train_batches: Optional[float] = None
     limit_val_batches: Optional[float] = None
@@ -57,6 +57,13 @@ class TrainerConfig:
     enable_progress_bar: bool = True
     enable_model_summary: bool = True
     use_distributed_sampler: bool = False  # our length-bucketed sampler shards by rank itself
+
+    def __post_init__(self) -> None:
+        interval = self.val_check_interval
+        if interval is not None and (isinstance(interval, bool) or not isinstance(interval, (int, float))
+                                     or interval <= 0):
+            raise ConfigError(f"trainer.val_check_interval={interval!r}: must be a fraction of an epoch (0 < x <= 1.0), "
+                              "a number of training steps (int), or null.")
 
 
 @dataclass

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import lightning as L
+from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
 from attention_nmt.data.datamodule import TranslationDataModule
@@ -63,7 +64,16 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
     return metrics
 
 
+def clear_step_limit_if_only_epochs_given(cfg: DictConfig, overrides: list[str]) -> None:
+    """`trainer.max_epochs=N` alone on the command line trains N epochs: the default step limit is cleared."""
+    keys = {o.split("=", 1)[0].lstrip("+~") for o in overrides}
+    if "trainer.max_epochs" in keys and "trainer.max_steps" not in keys:
+        cfg.trainer.max_steps = -1
+
+
 def train_task(cfg: DictConfig) -> float:
     """Entry for `train.py`: validate and type the composed config, train, return the sweep objective."""
+    if HydraConfig.initialized():
+        clear_step_limit_if_only_epochs_given(cfg, list(HydraConfig.get().overrides.task))
     typed_cfg: TrainConfig = OmegaConf.to_object(cfg)
     return train(typed_cfg)["objective"]

@@ -11,7 +11,7 @@ from attention_nmt.model.config import EncoderConfig, ModelConfig, Multiplicativ
 from attention_nmt.model.encoder import Cell, EncoderOutput
 from attention_nmt.model.seq2seq import build_model
 
-from conftest import SPECIALS
+from tests.model.arms import SPECIALS
 
 
 def _memory_inputs(batch=3, src_len=5, size=4, seed=0):

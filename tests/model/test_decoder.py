@@ -5,7 +5,7 @@ import torch
 
 from attention_nmt.model.encoder import Cell, EncoderOutput
 
-from conftest import TRG_VOCAB, make_model, padded_batch
+from tests.model.arms import TRG_VOCAB, make_model, padded_batch
 
 
 @pytest.mark.parametrize("cell", [Cell.gru, Cell.lstm])

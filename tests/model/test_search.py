@@ -6,7 +6,7 @@ import torch
 from attention_nmt.model.encoder import Cell
 from attention_nmt.model.search import beam_search, greedy_search, max_output_lengths
 
-from conftest import SPECIALS, make_model, padded_batch
+from tests.model.arms import SPECIALS, make_model, padded_batch
 
 
 @pytest.mark.parametrize("cell", [Cell.gru, Cell.lstm])

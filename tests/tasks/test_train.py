@@ -7,7 +7,7 @@ from omegaconf import OmegaConf
 
 from attention_nmt.evaluation.bleu import BucketedBLEU
 from attention_nmt.results import read_hypotheses
-from attention_nmt.training import train
+from attention_nmt.training import clear_step_limit_if_only_epochs_given, train
 
 ENCODERS = ["gru", "bigru", "lstm", "bilstm"]
 ATTENTIONS = [["attention=none"], ["attention=additive"], ["attention=multiplicative"],
@@ -41,8 +41,17 @@ def test_train_writes_results_and_hypotheses_that_agree(tiny_config, tmp_path):
     assert (run / "tokenizers" / "src.json").is_file()
 
 
-def test_max_epochs_and_batch_size_overrides_set_the_number_of_steps(tiny_config):
-    cfg = tiny_config("trainer.max_steps=-1", "trainer.max_epochs=2", "data.batch_size=100")
+def test_max_epochs_alone_clears_the_default_step_limit_and_batch_size_sets_the_steps(tiny_config):
+    overrides = ["trainer.max_epochs=2", "data.batch_size=100"]
+    cfg = tiny_config(*overrides)  # TINY also sets trainer.max_steps=4, as the default config sets 250
+    clear_step_limit_if_only_epochs_given(cfg, overrides)
     train(OmegaConf.to_object(cfg))
-    results = json.loads((cfg.paths.output_dir + "/results.json") and open(cfg.paths.output_dir + "/results.json").read())
+    results = json.loads(open(cfg.paths.output_dir + "/results.json").read())
     assert results["global_step"] == 2 * 3  # 300 pairs / 100 a batch, two epochs
+
+
+def test_max_steps_override_is_kept_when_both_limits_are_given(tiny_config):
+    overrides = ["trainer.max_epochs=2", "trainer.max_steps=5"]
+    cfg = tiny_config(*overrides)
+    clear_step_limit_if_only_epochs_given(cfg, overrides)
+    assert cfg.trainer.max_steps == 5

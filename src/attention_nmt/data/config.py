@@ -27,8 +27,8 @@ class TokenizerKind(Enum):
 
 @dataclass
 class TokenizerConfig:
-    kind: TokenizerKind = TokenizerKind.word
-    vocab_size: int = 8000  # per side, special tokens included
+    kind: TokenizerKind = TokenizerKind.bpe
+    vocab_size: int = 4000  # per side, special tokens included
     min_frequency: int = 1
     lowercase: bool = False
 
@@ -48,9 +48,9 @@ class DataConfig:
     trg_lang: str = MISSING
     # Training-time source-length filter in words (Bahdanau 2014's -30/-50); test is never filtered.
     max_train_len: Optional[int] = None
-    batch_size: int = 64  # sentences per training batch
+    batch_size: int = 128  # sentences per training batch
     batch_tokens: Optional[int] = None  # if set, batches hold about this many source+target tokens instead
-    eval_batch_size: int = 128  # sentences per validation/test batch
+    eval_batch_size: int = 200  # sentences per validation/test batch
     bucket_pool: int = 50  # batches whose sentences are sorted together by length before shuffling
     max_valid_sentences: Optional[int] = None  # cap on validation pairs decoded for val BLEU
     num_workers: int = 0

@@ -24,9 +24,9 @@ def _check_range(key: str, value: float, low: float, high: float, high_open: boo
 
 @dataclass
 class ModelConfig:
-    embedding_size: int = 256  # source and target embeddings, E
+    embedding_size: int = 128  # source and target embeddings, E
     hidden_size: int = 256  # encoder (per direction) and decoder RNN size, H
-    output_size: int = 256  # deep output / Luong attentional state size, O
+    output_size: int = 128  # deep output / Luong attentional state size, O
     dropout: float = 0.2
     decoder_layers: int = 1
     decoder_cell: Cell = II("encoder.cell")

@@ -113,30 +113,37 @@ class Decoder(nn.Module):
         """
         embedded = self.dropout(self.embedding(trg_input))  # (B, T, E)
         if not (stepwise or self.needs_step_loop):
-            pre_output, state, weights = self._run(embedded, state, memory)
+            features, state, weights = self._recur(embedded, state, memory)  # all T steps in one RNN call
+            pre_output = self.deep_output(features)
         else:
-            pre_outputs, all_weights = [], []
+            outputs, all_weights = [], []
             for t in range(embedded.shape[1]):
-                step_output, state, step_weights = self._run(embedded[:, t:t + 1], state, memory)
-                pre_outputs.append(step_output)
+                step_features, state, step_weights = self._recur(embedded[:, t:t + 1], state, memory)
+                if self.input_feeding:  # h~_t is needed by the next step, so it is made here
+                    step_features = self.deep_output(step_features)  # (B, 1, O)
+                    state = state._replace(feed=step_features[:, 0])
+                outputs.append(step_features)
                 all_weights.append(step_weights)
-            pre_output = torch.cat(pre_outputs, dim=1)  # (B, T, O)
+            pre_output = torch.cat(outputs, dim=1)
+            if not self.input_feeding:  # the deep output runs once over all steps
+                pre_output = self.deep_output(pre_output)  # (B, T, O)
             weights = None if all_weights[0] is None else torch.cat(all_weights, dim=1)  # (B, T, S)
         return self.output_layer(self.dropout(pre_output)), state, weights
 
-    def _run(self, embedded: Tensor, state: DecoderState, memory: Memory) -> tuple[Tensor, DecoderState, Optional[Tensor]]:
-        """One call of the RNN over T steps (T = 1 inside the step loop). Returns pre-output (B, T, O)."""
+    def _recur(self, embedded: Tensor, state: DecoderState,
+               memory: Memory) -> tuple[Tensor, DecoderState, Optional[Tensor]]:
+        """One RNN call over T steps (T = 1 inside the step loop): the deep-output features (B, T, F), the
+        new state and the attention weights (B, T, S) or None."""
         rnn_state = state.hidden if state.cell is None else (state.hidden, state.cell)
         if self.attention.queries_previous_state:
             query = state.hidden[-1].unsqueeze(1).expand(-1, embedded.shape[1], -1)  # s_{i-1}, (B, T, H)
             context, weights = self.attention.attend(query, *memory)  # c_i, (B, T, D)
             rnn_output, rnn_state = self.rnn(torch.cat([embedded, context], dim=-1), rnn_state)  # s_i, (B, T, H)
-            pre_output = self.deep_output(torch.cat([rnn_output, embedded, context], dim=-1))
+            features = torch.cat([rnn_output, embedded, context], dim=-1)  # [s_i; E y_{i-1}; c_i]
         else:
             rnn_input = embedded if state.feed is None else torch.cat([embedded, state.feed.unsqueeze(1)], dim=-1)
             rnn_output, rnn_state = self.rnn(rnn_input, rnn_state)  # h_t, (B, T, H)
             context, weights = self.attention.attend(rnn_output, *memory)  # c_t from h_t, (B, T, D)
-            pre_output = self.deep_output(torch.cat([context, rnn_output], dim=-1))  # h~_t, (B, T, O)
+            features = torch.cat([context, rnn_output], dim=-1)  # [c_t; h_t]
         hidden, cell = rnn_state if isinstance(rnn_state, tuple) else (rnn_state, None)
-        feed = pre_output[:, -1] if self.input_feeding else None
-        return pre_output, DecoderState(hidden, cell, feed), weights
+        return features, DecoderState(hidden, cell, state.feed), weights

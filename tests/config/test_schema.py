@@ -1,0 +1,72 @@
+"""Configs fail at start, naming the key, for unknown keys, wrong types, bad values and bad combinations."""
+
+import pytest
+from hydra.errors import ConfigCompositionException
+from omegaconf import OmegaConf
+from omegaconf.errors import ConfigKeyError, ValidationError
+
+from attention_nmt.errors import ConfigError
+from attention_nmt.model.attention import Score
+from attention_nmt.model.config import AdditiveAttentionConfig, MultiplicativeAttentionConfig
+from attention_nmt.schema import from_plain, to_plain
+
+
+def test_default_config_composes_to_the_documented_arms(tiny_config):
+    cfg = OmegaConf.to_object(tiny_config())
+    assert type(cfg.attention) is AdditiveAttentionConfig
+    assert cfg.encoder.bidirectional and cfg.encoder.hidden_size == cfg.model.hidden_size
+    assert cfg.attention.attention_size == cfg.model.hidden_size  # one size for every arm
+
+
+@pytest.mark.parametrize("overrides, check", [
+    (["attention=multiplicative", "attention.score=dot", "attention.input_feeding=false"],
+     lambda c: c.attention.score is Score.dot and not c.attention.input_feeding),
+    (["encoder=lstm"], lambda c: c.encoder.cell.value == "lstm" and c.model.decoder_cell.value == "lstm"),
+    (["seed=5", "data.max_train_len=30", "data.batch_size=7", "decoding.beam_size=5", "trainer.max_epochs=3"],
+     lambda c: (c.seed, c.data.max_train_len, c.data.batch_size, c.decoding.beam_size, c.trainer.max_epochs)
+     == (5, 30, 7, 5, 3)),
+])
+def test_documented_overrides_take_effect(tiny_config, overrides, check):
+    assert check(OmegaConf.to_object(tiny_config(*overrides)))
+
+
+@pytest.mark.parametrize("override, key", [
+    ("model.hiden_size=3", "hiden_size"),  # unknown key
+    ("model.hidden_size=big", "hidden_size"),  # wrong type
+    ("attention.score=cosine", "score"),  # not a valid choice
+    ("attention.score=dot", "score"),  # additive has no score
+])
+def test_composition_errors_name_the_key(tiny_config, override, key):
+    with pytest.raises((ConfigCompositionException, ConfigKeyError, ValidationError), match=key):
+        tiny_config(override)
+
+
+def test_unknown_group_option_is_refused(tiny_config):
+    with pytest.raises(ConfigCompositionException, match="attention"):
+        tiny_config("attention=bahdanau")
+
+
+@pytest.mark.parametrize("override, key", [
+    ("model.hidden_size=0", "model.hidden_size"),
+    ("model.dropout=1.5", "model.dropout"),
+    ("decoding.beam_size=0", "decoding.beam_size"),
+    ("evaluation.bucket_edges=[10,5]", "evaluation.bucket_edges"),
+    ("attention.input_feeding=true", "attention.input_feeding"),
+    ("data.batch_size=0", "data.batch_size"),
+    ("optim.lr=-1", "optim.lr"),
+])
+def test_out_of_range_values_fail_naming_the_key(tiny_config, override, key):
+    with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
+        OmegaConf.to_object(tiny_config(override))
+
+
+def test_plain_dicts_round_trip_to_the_same_typed_config():
+    cfg = MultiplicativeAttentionConfig(score=Score.scaled_dot, input_feeding=False)
+    plain = to_plain(cfg)
+    assert plain["score"] == "scaled_dot"
+    assert from_plain(plain, MultiplicativeAttentionConfig) == cfg
+
+
+def test_from_plain_refuses_classes_outside_the_project():
+    with pytest.raises(ConfigError, match="_schema_"):
+        from_plain({"_schema_": "os.system"}, AdditiveAttentionConfig)
