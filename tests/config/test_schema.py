@@ -70,3 +70,18 @@ def test_plain_dicts_round_trip_to_the_same_typed_config():
 def test_from_plain_refuses_classes_outside_the_project():
     with pytest.raises(ConfigError, match="_schema_"):
         from_plain({"_schema_": "os.system"}, AdditiveAttentionConfig)
+
+
+@pytest.mark.parametrize("group", ["data", "encoder", "attention", "trainer", "callbacks", "logger"])
+def test_every_option_of_every_group_composes_and_validates(tmp_path, group):
+    from pathlib import Path
+
+    from tests.conftest import compose_config
+
+    options = sorted(p.stem for p in (Path(__file__).resolve().parents[2] / "conf" / group).glob("*.yaml"))
+    assert options
+    for option in options:
+        extra = ["data.path=pairs.tsv"] if (group, option) == ("data", "local") else []  # local needs its file
+        cfg = OmegaConf.to_object(compose_config("train", [f"{group}={option}", *extra], tmp_path / "r", tmp_path / "c"))
+        if group == "data":
+            assert cfg.data.name and cfg.data.src_lang != cfg.data.trg_lang

@@ -94,3 +94,24 @@ def test_padding_never_changes_a_sentence_output(arm, cell):
         alone_src = src[row: row + 1, : lengths[row]]
         alone, _ = model(alone_src, lengths[row: row + 1], trg[row: row + 1])
         torch.testing.assert_close(alone[0], batched[row], rtol=1e-5, atol=1e-5)
+
+
+def test_stacked_maxout_tied_decoder_shares_weights_and_matches_its_step_loop():
+    from attention_nmt.model.config import AdditiveAttentionConfig, EncoderConfig, ModelConfig
+    from attention_nmt.model.seq2seq import build_model
+    from tests.model.arms import SPECIALS, SRC_VOCAB
+
+    torch.manual_seed(0)
+    model_cfg = ModelConfig(embedding_size=12, hidden_size=16, output_size=12, dropout=0.0, decoder_layers=2,
+                            decoder_cell=Cell.lstm, maxout=True, tie_embeddings=True)
+    encoder = EncoderConfig(name="bilstm", cell=Cell.lstm, bidirectional=True, num_layers=2, hidden_size=16, dropout=0.0)
+    model = build_model(model_cfg, encoder, AdditiveAttentionConfig(attention_size=8), SRC_VOCAB, TRG_VOCAB,
+                        SPECIALS).eval()
+    assert model.decoder.output_layer.weight is model.decoder.embedding.weight
+    assert model.decoder.deep_output.linear.out_features == 2 * 12  # maxout pools pairs of units
+    src, lengths = padded_batch([6, 2])
+    trg = torch.randint(4, TRG_VOCAB, (2, 5))
+    fast, _ = model(src, lengths, trg)
+    step, _ = model(src, lengths, trg, stepwise=True)
+    torch.testing.assert_close(fast, step)
+    assert model.decoder.init_state(model.encoder(src, lengths)).hidden.shape == (2, 2, 16)

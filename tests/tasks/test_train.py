@@ -55,3 +55,15 @@ def test_max_steps_override_is_kept_when_both_limits_are_given(tiny_config):
     cfg = tiny_config(*overrides)
     clear_step_limit_if_only_epochs_given(cfg, overrides)
     assert cfg.trainer.max_steps == 5
+
+
+def test_local_tsv_corpus_trains_and_is_tested_on_its_carved_split(tiny_config, tmp_path):
+    pairs = tmp_path / "pairs.tsv"
+    lines = [f"uno dos {i} tres\tone two {i} three" for i in range(200)]
+    pairs.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    cfg = tiny_config("data=local", f"data.path={pairs}", "data.test_ratio=0.1", "data.validation_ratio=0.1")
+    train(OmegaConf.to_object(cfg))
+    rows = read_hypotheses(tmp_path / "run" / "hypotheses.tsv")
+    assert len(rows) == 20
+    assert all(r["source"] in {line.split("\t")[0] for line in lines} for r in rows)
+    assert all(r["src_words"] == 4 for r in rows)

@@ -3,8 +3,9 @@
 Two orders, chosen by the attention module's `queries_previous_state`:
 
 - Bahdanau order (none, additive): c_i = attend(s_{i-1}); s_i = RNN([E y_{i-1}; c_i], s_{i-1});
-  deep output t_i = act(W_t [s_i; E y_{i-1}; c_i]) (Bahdanau et al. 2014, eq. 4 and appendix A.2.2;
-  for `none`, c_i = c at every step as in Cho et al. 2014).
+  deep output t_i = act(W_t [s_i; E y_{i-1}; c_i]) (Bahdanau et al. 2014, eq. 4 p(y_i) = g(y_{i-1}, s_i,
+  c_i); their appendix A.2.2 writes s_{i-1} in t_i, we follow eq. 4). For `none`, c_i = c at every step
+  (Cho et al. 2014).
 - Luong order (multiplicative): h_t = RNN(E y_{t-1} [; h~_{t-1} with input feeding], h_{t-1});
   c_t = attend(h_t); attentional state h~_t = tanh(W_c [c_t; h_t]) (Luong et al. 2015, eq. 5).
 
