@@ -14,6 +14,8 @@ from typing import NamedTuple, Optional
 import torch
 from torch import Tensor
 
+from attention_nmt.model.attention import Memory
+from attention_nmt.model.decoder import DecoderState
 from attention_nmt.model.seq2seq import Seq2Seq
 
 
@@ -85,6 +87,76 @@ def _hypothesis(row: Tensor, score: float, weights: Optional[Tensor], eos: int) 
     return Hypothesis(row[:length].tolist(), score, None if weights is None else weights[: length + 1])
 
 
+class _Alive(NamedTuple):
+    """The hypotheses still being extended: K rows for each of the n sentences not yet done."""
+
+    sentences: Tensor  # (n,) index of each sentence in the input batch
+    scores: Tensor  # (n, K) fp64 log-probabilities
+    prev: Tensor  # (n*K,) last token of each hypothesis
+    history: Tensor  # (n*K, t) tokens so far
+    weights: Optional[Tensor]  # (n*K, t, S) attention so far, or None for `none`
+    state: DecoderState
+    memory: Memory
+
+
+class _Candidates(NamedTuple):
+    """The 2K best extensions of each sentence, best first: (n, 2K) each."""
+
+    scores: Tensor
+    tokens: Tensor
+    origin: Tensor  # the flat row (into n*K) each candidate extends
+
+
+def _start(model: Seq2Seq, src: Tensor, src_lengths: Tensor, k: int) -> _Alive:
+    """Encode once, then repeat every sentence's memory and state K times; only beam 0 starts alive."""
+    _, memory, state = model.start(src, src_lengths)
+    batch_size, device = src.shape[0], src.device
+    rows = torch.arange(batch_size, device=device).repeat_interleave(k)  # (B*K,)
+    scores = torch.full((batch_size, k), -math.inf, dtype=torch.float64, device=device)
+    scores[:, 0] = 0.0  # all beams start identical: keep one
+    prev = torch.full((batch_size * k,), model.specials.bos, dtype=torch.long, device=device)
+    history = torch.empty(batch_size * k, 0, dtype=torch.long, device=device)
+    return _Alive(torch.arange(batch_size, device=device), scores, prev, history, None,
+                  state.index_select(rows), memory.index_select(rows))
+
+
+def _expand(log_probs: Tensor, scores: Tensor, k: int) -> _Candidates:
+    """Rank each beam's tokens by their own log-probability first (so K = 1 makes exactly the greedy
+    choice), then the K * 2K survivors of each sentence by total score in fp64."""
+    n = scores.shape[0]
+    beam_best, beam_tokens = log_probs.topk(2 * k, dim=-1)  # (n*K, 2K)
+    totals = (scores.view(n * k, 1) + beam_best.double()).view(n, k * 2 * k)
+    top_scores, top_index = totals.topk(2 * k, dim=1)  # (n, 2K)
+    origin = top_index // (2 * k) + torch.arange(n, device=scores.device)[:, None] * k
+    return _Candidates(top_scores, beam_tokens.view(n, k * 2 * k).gather(1, top_index), origin)
+
+
+def _finish(candidates: _Candidates, alive: _Alive, finished: list[list[Hypothesis]], eos: int, k: int,
+            length: int, alpha: float) -> None:
+    """Store the EOS candidates ranked within the top K, scored with the length penalty."""
+    ranked = torch.arange(2 * k, device=candidates.tokens.device)[None, :]
+    ends = (candidates.tokens == eos) & (ranked < k) & torch.isfinite(candidates.scores)
+    for i, j in ends.nonzero().tolist():
+        row = int(candidates.origin[i, j])
+        finished[int(alive.sentences[i])].append(Hypothesis(
+            alive.history[row].tolist(), float(candidates.scores[i, j]) / length_penalty(length, alpha),
+            None if alive.weights is None else alive.weights[row]))
+
+
+def _reorder(candidates: _Candidates, alive: _Alive, keep: Tensor, eos: int, k: int) -> _Alive:
+    """Continue the best K non-EOS candidates of each kept sentence; reorder state and history to them."""
+    continuing = candidates.tokens != eos
+    chosen = continuing & (torch.cumsum(continuing, dim=1) <= k)  # exactly K per row: at most K are EOS
+    cols = chosen.nonzero()[:, 1].view(-1, k)[keep]  # (n', K)
+    parent = candidates.origin[keep].gather(1, cols).reshape(-1)  # (n'*K,)
+    prev = candidates.tokens[keep].gather(1, cols).reshape(-1)
+    memory_rows = (keep[:, None] * k + torch.arange(k, device=keep.device)).reshape(-1)
+    return _Alive(alive.sentences[keep], candidates.scores[keep].gather(1, cols), prev,
+                  torch.cat([alive.history.index_select(0, parent), prev[:, None]], dim=1),
+                  None if alive.weights is None else alive.weights.index_select(0, parent),
+                  alive.state.index_select(parent), alive.memory.index_select(memory_rows))
+
+
 @torch.no_grad()
 def beam_search(model: Seq2Seq, src: Tensor, src_lengths: Tensor, beam_size: int, max_len_ratio: float,
                 alpha: float = 0.0) -> list[Hypothesis]:
@@ -94,61 +166,23 @@ def beam_search(model: Seq2Seq, src: Tensor, src_lengths: Tensor, beam_size: int
     divided by the length penalty), and the best K others continue. A sentence is done when it holds K
     finished hypotheses or reaches its maximum length, and then leaves the batch.
     """
-    k = beam_size
-    _, memory, state = model.start(src, src_lengths)
-    batch_size, device = src.shape[0], src.device
-    rows = torch.arange(batch_size, device=device).repeat_interleave(k)  # (B*K,)
-    memory, state = memory.index_select(rows), state.index_select(rows)
-    max_len = max_output_lengths(src_lengths, max_len_ratio).to(device)
-    eos = model.specials.eos
-    sentences = torch.arange(batch_size, device=device)  # original index of each alive sentence
-    scores = torch.full((batch_size, k), -math.inf, dtype=torch.float64, device=device)
-    scores[:, 0] = 0.0  # all beams start identical: keep one
-    prev = torch.full((batch_size * k,), model.specials.bos, dtype=torch.long, device=device)
-    history = torch.empty(batch_size * k, 0, dtype=torch.long, device=device)
-    weight_history: Optional[Tensor] = None
-    finished: list[list[Hypothesis]] = [[] for _ in range(batch_size)]
+    k, eos = beam_size, model.specials.eos
+    max_len = max_output_lengths(src_lengths, max_len_ratio).to(src.device)
+    alive = _start(model, src, src_lengths, k)
+    finished: list[list[Hypothesis]] = [[] for _ in range(src.shape[0])]
     for step in range(int(max_len.max()) + 1):
-        n = sentences.numel()
-        log_probs, state, weights = _next_log_probs(model, prev, state, memory, step,
-                                                    max_len[sentences].repeat_interleave(k))
-        # Rank each beam's tokens by their own log-probability first (so K = 1 makes exactly the greedy
-        # choice), then rank the K * 2K survivors by total score in fp64.
-        beam_best, beam_tokens = log_probs.topk(2 * k, dim=-1)  # (n*K, 2K)
-        totals = (scores.view(n * k, 1) + beam_best.double()).view(n, k * 2 * k)
-        top_scores, top_index = totals.topk(2 * k, dim=1)  # (n, 2K)
-        beam = top_index // (2 * k)
-        token = beam_tokens.view(n, k * 2 * k).gather(1, top_index)
-        origin = beam + torch.arange(n, device=device)[:, None] * k  # flat row each candidate extends
-        if weights is not None:
-            weight_history = weights[:, None] if weight_history is None else torch.cat(
-                [weight_history, weights[:, None]], dim=1)  # (n*K, step+1, S)
-        is_eos = token == eos
-        ranked = torch.arange(2 * k, device=device)[None, :]
-        ends = is_eos & (ranked < k) & torch.isfinite(top_scores)
-        for i, j in ends.nonzero().tolist():
-            row = int(origin[i, j])
-            finished[int(sentences[i])].append(Hypothesis(
-                history[row].tolist(), float(top_scores[i, j]) / length_penalty(step + 1, alpha),
-                None if weight_history is None else weight_history[row]))
-        n_finished = torch.tensor([len(finished[int(s)]) for s in sentences], device=device)
-        done = (n_finished >= k) | (step >= max_len[sentences])
+        log_probs, state, weights = _next_log_probs(model, alive.prev, alive.state, alive.memory, step,
+                                                    max_len[alive.sentences].repeat_interleave(k))
+        if weights is not None:  # (n*K, step + 1, S)
+            weights = weights[:, None] if alive.weights is None else torch.cat([alive.weights, weights[:, None]], 1)
+        alive = alive._replace(state=state, weights=weights)
+        candidates = _expand(log_probs, alive.scores, k)
+        _finish(candidates, alive, finished, eos, k, step + 1, alpha)
+        n_finished = torch.tensor([len(finished[int(s)]) for s in alive.sentences], device=src.device)
+        done = (n_finished >= k) | (step >= max_len[alive.sentences])
         if bool(done.all()):
             break
-        # Continue with the best K non-EOS candidates of each sentence that is not done.
-        continuing = ~is_eos & (torch.cumsum(~is_eos, dim=1) <= k)  # exactly K per row
-        cols = continuing.nonzero()[:, 1].view(n, k)
-        keep = (~done).nonzero().squeeze(1)
-        cols = cols[keep]
-        scores = top_scores[keep].gather(1, cols)
-        parent = origin[keep].gather(1, cols).reshape(-1)  # (n'*K,)
-        prev = token[keep].gather(1, cols).reshape(-1)
-        history = torch.cat([history.index_select(0, parent), prev[:, None]], dim=1)
-        if weight_history is not None:
-            weight_history = weight_history.index_select(0, parent)
-        state = state.index_select(parent)
-        memory = memory.index_select(keep.repeat_interleave(k) * k + torch.arange(k, device=device).repeat(keep.numel()))
-        sentences = sentences[keep]
+        alive = _reorder(candidates, alive, (~done).nonzero().squeeze(1), eos, k)
     return [max(hyps, key=lambda h: h.score) for hyps in finished]
 
 
