@@ -26,7 +26,7 @@ class SchedulerName(Enum):
 @dataclass
 class OptimConfig:
     name: OptimizerName = OptimizerName.adam
-    lr: float = 2e-3
+    lr: float = 3e-3
     weight_decay: float = 0.0
     momentum: float = 0.0  # sgd only
     rho: float = 0.95  # adadelta only

@@ -48,7 +48,7 @@ class DataConfig:
     trg_lang: str = MISSING
     # Training-time source-length filter in words (Bahdanau 2014's -30/-50); test is never filtered.
     max_train_len: Optional[int] = None
-    batch_size: int = 128  # sentences per training batch
+    batch_size: int = 64  # sentences per training batch
     batch_tokens: Optional[int] = None  # if set, batches hold about this many source+target tokens instead
     eval_batch_size: int = 200  # sentences per validation/test batch
     bucket_pool: int = 50  # batches whose sentences are sorted together by length before shuffling
