@@ -8,6 +8,7 @@ from omegaconf import OmegaConf
 from attention_nmt.evaluation.bleu import BucketedBLEU
 from attention_nmt.results import read_hypotheses
 from attention_nmt.training import clear_step_limit_if_only_epochs_given, train
+from tests.conftest import TINY, compose_config
 
 ENCODERS = ["gru", "bigru", "lstm", "bilstm"]
 ATTENTIONS = [["attention=none"], ["attention=additive"], ["attention=multiplicative"],
@@ -57,11 +58,13 @@ def test_max_steps_override_is_kept_when_both_limits_are_given(tiny_config):
     assert cfg.trainer.max_steps == 5
 
 
-def test_local_tsv_corpus_trains_and_is_tested_on_its_carved_split(tiny_config, tmp_path):
+def test_local_tsv_corpus_trains_and_is_tested_on_its_carved_split(tmp_path, cache_dir):
     pairs = tmp_path / "pairs.tsv"
     lines = [f"uno dos {i} tres\tone two {i} three" for i in range(200)]
     pairs.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    cfg = tiny_config("data=local", f"data.path={pairs}", "data.test_ratio=0.1", "data.validation_ratio=0.1")
+    model_and_trainer = [o for o in TINY if not o.startswith("data")]
+    cfg = compose_config("train", [*model_and_trainer, "data=local", f"data.path={pairs}", "data.batch_size=16",
+                                   "data.test_ratio=0.1", "data.validation_ratio=0.1"], tmp_path / "run", cache_dir)
     train(OmegaConf.to_object(cfg))
     rows = read_hypotheses(tmp_path / "run" / "hypotheses.tsv")
     assert len(rows) == 20
