@@ -46,7 +46,6 @@ class TranslationModule(L.LightningModule):
         self.test_bleu = BucketedBLEU(bucket_edges)
         self.tokenizers: Optional[tuple[Tokenizer, Tokenizer]] = None
         self.test_rows: list[tuple[int, str]] = []  # (index in the test split, hypothesis)
-        self.test_attention: dict[int, torch.Tensor] = {}
         self.train_tokens = 0
         self._last_time: Optional[float] = None
 
@@ -101,13 +100,10 @@ class TranslationModule(L.LightningModule):
         self.val_bleu.reset()
 
     def on_test_epoch_start(self) -> None:
-        self.test_rows, self.test_attention = [], {}
+        self.test_rows = []
 
     def test_step(self, batch: Batch, batch_idx: int) -> None:
-        hyps = self._score_batch(batch, "test", self.test_bleu, beam_size=self.decoding.beam_size)
-        for i, h, length in zip(batch.index.tolist(), hyps, batch.src_lengths.tolist()):
-            if h.weights is not None:
-                self.test_attention[i] = h.weights[:, :length].cpu()
+        self._score_batch(batch, "test", self.test_bleu, beam_size=self.decoding.beam_size)
 
     def on_test_epoch_end(self) -> None:
         result = self.test_bleu.compute()
