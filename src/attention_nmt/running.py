@@ -26,7 +26,8 @@ def make_trainer(trainer_cfg: Any, callbacks: dict[str, Any], loggers: dict[str,
     if not trainer_cfg.enable_progress_bar:  # trainer.enable_progress_bar=false wins over the configured bar
         made_callbacks = [c for c in made_callbacks if not isinstance(c, ProgressBar)]
     made_loggers = [instantiate(c) for c in loggers.values() if c is not None]
-    return L.Trainer(**asdict(trainer_cfg), callbacks=made_callbacks, logger=made_loggers or False, default_root_dir=str(run_dir))
+    return L.Trainer(**asdict(trainer_cfg), callbacks=made_callbacks, logger=made_loggers or False,
+                     default_root_dir=str(run_dir))
 
 
 def test_and_write(trainer: L.Trainer, module: TranslationModule, datamodule: TranslationDataModule, run_dir: Path,
