@@ -80,7 +80,7 @@ class TranslationModule(L.LightningModule):
         cfg = self.decoding
         return search(self.model, batch.src, batch.src_lengths, beam_size, cfg.max_len_ratio, cfg.length_penalty)
 
-    def _score_batch(self, batch: Batch, split: str, metric: BucketedBLEU, beam_size: int) -> list[Hypothesis]:
+    def _score_batch(self, batch: Batch, split: str, metric: BucketedBLEU, beam_size: int) -> None:
         data = self.trainer.datamodule.splits[split]
         hyps = self.translate(batch, beam_size)
         texts = decode(self.tokenizers[1], [h.tokens for h in hyps])
@@ -88,7 +88,6 @@ class TranslationModule(L.LightningModule):
         metric.update(texts, [data.references[i] for i in index], [data.src_words[i] for i in index])
         if split == "test":
             self.test_rows.extend(zip(index, texts))
-        return hyps
 
     def validation_step(self, batch: Batch, batch_idx: int) -> None:
         loss, _ = self._loss(batch)

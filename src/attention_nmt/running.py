@@ -16,6 +16,7 @@ from lightning.pytorch.utilities import rank_zero_only
 from attention_nmt.data.datamodule import TranslationDataModule
 from attention_nmt.lit_module import TranslationModule
 from attention_nmt.results import bleu_table, write_hypotheses, write_results
+from attention_nmt.schema import to_plain
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +36,7 @@ def test_and_write(trainer: L.Trainer, module: TranslationModule, datamodule: Tr
     """Decode the test split, then write results.json + hypotheses.tsv (rank 0) and log the BLEU table."""
     trainer.test(module, datamodule=datamodule, ckpt_path=ckpt_path, verbose=False)
     test = module.test_result
-    results = {**extra, "num_parameters": module.num_parameters, "decoding": module.hparams.get("decoding"),
+    results = {**extra, "num_parameters": module.num_parameters, "decoding": to_plain(module.decoding),
                "bleu_signature": module.test_bleu.signature(), "test": test}
     _write(run_dir, results, module, datamodule)
     log.info("Test BLEU %.2f (%s)\n%s", test["bleu"], results["bleu_signature"], bleu_table(test))

@@ -61,7 +61,7 @@ class TrainerConfig:
     def __post_init__(self) -> None:
         interval = self.val_check_interval
         if interval is not None and (isinstance(interval, bool) or not isinstance(interval, (int, float))
-                                     or interval <= 0):
+                                     or interval <= 0 or (isinstance(interval, float) and interval > 1.0)):
             raise ConfigError(f"trainer.val_check_interval={interval!r}: must be a fraction of an epoch (0 < x <= 1.0), "
                               "a number of training steps (int), or null.")
 

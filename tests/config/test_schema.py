@@ -54,6 +54,7 @@ def test_unknown_group_option_is_refused(tiny_config):
     ("attention.input_feeding=true", "attention.input_feeding"),
     ("data.batch_size=0", "data.batch_size"),
     ("optim.lr=-1", "optim.lr"),
+    ("trainer.val_check_interval=1.5", "trainer.val_check_interval"),
 ])
 def test_out_of_range_values_fail_naming_the_key(tiny_config, override, key):
     with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
