@@ -1,7 +1,7 @@
 """The LightningModule: teacher-forced training, decoding for validation/test BLEU, and what is logged.
 
-Logged keys: train/loss, train/lr, train/tokens_per_s, val/loss, val/bleu, test/bleu and
-test/bleu_len/<bucket>. BLEU is sacreBLEU on detokenized text, accumulated in a `BucketedBLEU` metric
+Logged keys: train/loss, train/lr, train/tokens_per_s, train/grad_norm (before clipping), val/loss,
+val/bleu, test/bleu and test/bleu_len/<bucket> (non-empty buckets). BLEU is sacreBLEU on detokenized text, accumulated in a `BucketedBLEU` metric
 so that DDP ranks sum exact n-gram statistics. The checkpoint is self-contained:
 hyperparameters rebuild the network and the tokenizers travel inside it.
 """
@@ -14,6 +14,7 @@ from typing import Any, Optional
 import lightning as L
 import torch
 import torch.nn.functional as F
+from lightning.pytorch.utilities import grad_norm
 from tokenizers import Tokenizer
 
 from attention_nmt.data.batching import Batch
@@ -72,6 +73,11 @@ class TranslationModule(L.LightningModule):
         self.log("train/lr", self.optimizers().param_groups[0]["lr"], batch_size=batch.src.shape[0])
         return loss
 
+    def on_before_optimizer_step(self, optimizer: torch.optim.Optimizer) -> None:
+        # Lightning calls this after backward and before it clips, so this is the raw gradient norm.
+        if self.global_step % self.trainer.log_every_n_steps == 0:
+            self.log("train/grad_norm", grad_norm(self.model, norm_type=2)["grad_2.0_norm_total"])
+
     def configure_optimizers(self) -> dict[str, Any]:
         return self.optim_cfg.build(self.model.parameters())
 
@@ -109,7 +115,8 @@ class TranslationModule(L.LightningModule):
         self.test_result = result
         self.log("test/bleu", result["bleu"])
         for bucket in result["buckets"]:
-            self.log(f"test/bleu_len/{bucket['label']}", bucket["bleu"])
+            if bucket["n"]:  # an empty bucket has no BLEU, not a BLEU of 0
+                self.log(f"test/bleu_len/{bucket['label']}", bucket["bleu"])
         self.test_bleu.reset()
 
     # ---- checkpoint -------------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from attention_nmt.data.datamodule import TranslationDataModule
 from attention_nmt.lit_module import TranslationModule
 from attention_nmt.running import make_trainer, test_and_write
 from attention_nmt.schema import TrainConfig, to_plain
+from attention_nmt.tracking import finish_wandb
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +47,20 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
              cfg.attention.name, cfg.encoder.name, cfg.data.name, module.num_parameters)
     trainer = make_trainer(cfg.trainer, cfg.callbacks, cfg.logger, run_dir)
     for logger in trainer.loggers:
-        logger.log_hyperparams({"num_parameters": module.num_parameters})
+        logger.log_hyperparams({**to_plain(cfg), "num_parameters": module.num_parameters})
+    failed = True
+    try:
+        metrics = fit_and_test(cfg, trainer, module, datamodule, run_dir)
+        failed = False
+    finally:
+        finish_wandb(trainer, failed)
+    metrics["objective"] = metrics.get("val/bleu", 0.0)
+    return metrics
+
+
+def fit_and_test(cfg: TrainConfig, trainer: L.Trainer, module: TranslationModule,
+                 datamodule: TranslationDataModule, run_dir: Path) -> dict[str, Any]:
+    """Fit, then (unless cfg.test is off) test the best checkpoint and write the run's results."""
     start = time.perf_counter()
     trainer.fit(module, datamodule=datamodule, ckpt_path=cfg.ckpt_path)
     train_time = time.perf_counter() - start
@@ -60,7 +74,6 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
                  "checkpoint": best or None}
         results = test_and_write(trainer, module, datamodule, run_dir, best or None, extra)
         metrics["test/bleu"] = results["test"]["bleu"]
-    metrics["objective"] = metrics.get("val/bleu", 0.0)
     return metrics
 
 

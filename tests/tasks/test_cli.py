@@ -1,6 +1,8 @@
-"""The command lines users type: train.py as a Hydra multirun (one folder per arm), then evaluate.py."""
+"""The command lines users type: train.py as a Hydra multirun (one folder and one W&B run per arm), then
+evaluate.py."""
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -8,13 +10,15 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import TINY
+from tests.tracking.offline_runs import offline_runs
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def _run(script: str, args: list[str], cwd: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "WANDB_MODE": "offline"}  # never reach for the W&B cloud from a test
     return subprocess.run([sys.executable, str(ROOT / script), *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=600)
+                          timeout=600, env=env)
 
 
 def test_multirun_trains_each_arm_in_its_own_folder_and_evaluate_reads_one(tmp_path):
@@ -30,12 +34,24 @@ def test_multirun_trains_each_arm_in_its_own_folder_and_evaluate_reads_one(tmp_p
         assert (job / "hypotheses.tsv").is_file() and (job / "csv" / "metrics.csv").is_file()
     log = done.stdout + done.stderr
     assert "Test BLEU" in log and "source words" in log  # the table each run prints
+    runs = {arm: offline_runs(job) for arm, job in arms.items()}
+    assert all(len(r) == 1 for r in runs.values())  # each job its own W&B run, finished before the next began
+    metas = {arm: r[0].run() for arm, r in runs.items()}
+    assert len({m["run_id"] for m in metas.values()}) == 3
+    assert len({m["run_group"] for m in metas.values()}) == 1  # grouped by the multirun folder
+    assert metas["none"]["run_group"].startswith("multirun_")
+    assert {m["tags"][0] for m in metas.values()} == {"none", "additive", "multiplicative"}
+    assert all(r[0].summary["state"] == "finished" for r in runs.values())
 
     ckpt = arms["none"] / "checkpoints" / "last.ckpt"
     evaluated = _run("evaluate.py", [f"ckpt_path={ckpt}", f"hydra.run.dir={tmp_path}/eval",
                                      f"paths.cache_dir={tmp_path}/cache", "trainer.enable_progress_bar=false"], tmp_path)
     assert evaluated.returncode == 0, evaluated.stderr[-3000:]
     assert json.loads((tmp_path / "eval" / "results.json").read_text())["test"]["n"] == 40
+    [evaluation] = offline_runs(tmp_path / "eval")
+    assert evaluation.run()["job_type"] == "evaluate" and evaluation.run()["tags"][0] == "none"
+    assert evaluation.summary["summary"]["test/bleu"] == pytest.approx(
+        json.loads((tmp_path / "eval" / "results.json").read_text())["test"]["bleu"])
 
 
 def test_bad_override_exits_nonzero_naming_the_key(tmp_path):

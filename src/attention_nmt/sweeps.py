@@ -1,0 +1,103 @@
+"""W&B sweep files as Hydra multiruns: one grid, two ways to run it.
+
+`python -m attention_nmt.sweeps sweeps/bottleneck.yaml` prints the `train.py -m ...` command that runs
+the sweep file's grid locally (no W&B account needed); `--run` runs it, with any extra Hydra overrides
+appended. Each job then logs its own W&B run, grouped under the sweep's `experiment=` name.
+
+Only grid sweeps translate: random and bayes sweeps draw their values on the W&B server (locally, the
+Optuna sweeper does that job: `hparams_search=optuna`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any, Sequence
+
+import yaml
+
+from attention_nmt.errors import ConfigError
+
+HYDRA_SPECIAL = set(" ,[]{}()'\"=:\\")
+
+
+def load_sweep(path: Path) -> dict[str, Any]:
+    """The sweep file as a dict; a clear error if it is missing or not a mapping with parameters."""
+    if not path.is_file():
+        raise ConfigError(f"{path}: no such sweep file (see sweeps/README.md for the shipped ones).")
+    try:
+        sweep = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{path}: not valid YAML ({error}). Quote W&B macros in flow lists, or write the "
+                          "command as a block list (one `- item` per line).") from None
+    if not isinstance(sweep, dict) or not isinstance(sweep.get("parameters"), dict):
+        raise ConfigError(f"{path}: not a W&B sweep configuration (a mapping with `method` and `parameters`).")
+    return sweep
+
+
+def hydra_value(value: Any) -> str:
+    """A parameter value in Hydra's override grammar (quoted where the grammar needs it)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "null"
+    if isinstance(value, (list, tuple)):
+        return "[" + ",".join(hydra_value(v) for v in value) + "]"
+    text = str(value)
+    return "'" + text.replace("'", "\\'") + "'" if HYDRA_SPECIAL & set(text) else text
+
+
+def fixed_arguments(sweep: dict[str, Any]) -> list[str]:
+    """The command's own arguments: everything but W&B's ${...} macros."""
+    return [str(a) for a in sweep.get("command", []) if not str(a).startswith("${")]
+
+
+def multirun_overrides(sweep: dict[str, Any], path: Path) -> list[str]:
+    """The Hydra multirun overrides (`key=v1,v2` per parameter, then the fixed ones) of a grid sweep."""
+    if sweep.get("method") != "grid":
+        raise ConfigError(f"{path}: method={sweep.get('method')} draws its values on the W&B server; only grid "
+                          "sweeps run as a Hydra multirun. Run it with `wandb sweep` + `wandb agent`, or search "
+                          "locally with `python train.py -m hparams_search=optuna`.")
+    overrides = []
+    for name, spec in sweep["parameters"].items():
+        if "values" in spec:
+            overrides.append(f"{name}=" + ",".join(hydra_value(v) for v in spec["values"]))
+        elif "value" in spec:
+            overrides.append(f"{name}={hydra_value(spec['value'])}")
+        else:
+            raise ConfigError(f"{path}: parameter {name} has no `values` or `value`; a grid needs a finite list.")
+    return overrides + fixed_arguments(sweep)
+
+
+def multirun_command(path: Path, extra: Sequence[str] = ()) -> list[str]:
+    """[python, train.py, -m, overrides..., extra...] for the sweep file at `path`."""
+    sweep = load_sweep(path)
+    program = sweep.get("program", "train.py")
+    return [sys.executable, program, "-m", *multirun_overrides(sweep, path), *extra]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m attention_nmt.sweeps", description=__doc__.split("\n\n")[0])
+    parser.add_argument("sweep_file", type=Path, help="a W&B sweep YAML with method: grid, e.g. sweeps/bottleneck.yaml")
+    parser.add_argument("overrides", nargs="*", help="extra Hydra overrides for every job, e.g. trainer.max_steps=100")
+    parser.add_argument("--run", action="store_true", help="run the multirun instead of printing it")
+    args = parser.parse_intermixed_args(argv)
+    try:
+        command = multirun_command(args.sweep_file, args.overrides)
+    except ConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    if not args.run:
+        print(shlex.join(["python", *command[1:]]))
+        return 0
+    if not Path(command[1]).is_file():
+        print(f"error: {command[1]} not found: run from the project's root folder.", file=sys.stderr)
+        return 2
+    return subprocess.call(command)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,107 @@
+"""A short training with W&B offline, read back from the offline run with wandb's own CLI: the values,
+not just the files."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+from omegaconf import OmegaConf
+from PIL import Image
+
+from attention_nmt.tracking import BUCKET_COLUMNS
+from attention_nmt.training import train
+from tests.conftest import TINY
+from tests.tracking.offline_runs import offline_runs
+
+WITH_WANDB = [o for o in TINY if not o.startswith("logger=")] + ["logger=[csv,wandb]"]
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory, cache_dir):
+    """One tiny offline run (additive arm, checkpoint artifact on) and its results.json."""
+    from tests.conftest import compose_config
+
+    run_dir = tmp_path_factory.mktemp("wandb_run")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("WANDB_MODE", "offline")
+        cfg = compose_config("train", [*WITH_WANDB, "experiment=tiny_ablation", "tags=[smoke]",
+                                       "logger.wandb.log_model=true"], run_dir, cache_dir)
+        train(OmegaConf.to_object(cfg))
+    results = json.loads((run_dir / "results.json").read_text())
+    [run] = offline_runs(run_dir)
+    return run, results, run_dir
+
+
+def test_run_is_named_grouped_tagged_and_finished(finished):
+    run, results, _ = finished
+    meta = run.run()
+    assert meta["display_name"] == "additive-bigru-synthetic_reverse_map-s1234"
+    assert meta["run_group"] == "tiny_ablation" and meta["job_type"] == "train"
+    assert meta["tags"] == ["additive", "bigru", "synthetic_reverse_map", "smoke"]
+    assert run.summary["state"] == "finished" and run.summary["exit_code"] == 0
+
+
+def test_config_is_flat_and_filterable(finished):
+    run, results, _ = finished
+    config = run.summary["config"]
+    assert config["attention.name"] == "additive" and config["encoder.name"] == "bigru"
+    assert config["data.name"] == "synthetic_reverse_map" and config["seed"] == 1234
+    assert "data.max_train_len" in config and config["model.hidden_size"] == 16
+    assert config["num_parameters"] == results["num_parameters"]
+    assert not any(key.startswith("_schema_") or "._schema_" in key for key in config)
+
+
+def test_training_curves_are_logged(finished):
+    run, results, _ = finished
+    for key in ("train/loss", "train/lr", "train/grad_norm", "train/tokens_per_s", "val/loss", "val/bleu"):
+        values = run.history(key)
+        assert values and all(math.isfinite(v) for v in values), key
+    assert len(run.history("train/loss")) == 4  # log_every_n_steps=1, max_steps=4
+    assert run.history("train/lr") == [pytest.approx(3e-3)] * 4
+    assert all(v > 0 for v in run.history("train/grad_norm"))
+    assert len(run.history("val/bleu")) == 2  # validation every 2 of 4 steps
+
+
+def test_test_bleu_table_and_summary_equal_results_json(finished):
+    run, results, _ = finished
+    summary = run.summary["summary"]
+    assert summary["test/bleu"] == pytest.approx(results["test"]["bleu"])
+    assert summary["bleu_signature"] == results["bleu_signature"]
+    assert summary["num_parameters"] == results["num_parameters"]
+    assert summary["test/sentences"] == results["test"]["n"] == 40
+    table_ref = summary["test/bleu_by_length"]
+    table = json.loads((run.folder / "files" / table_ref["path"]).read_text())
+    assert table["columns"] == BUCKET_COLUMNS
+    expected = [b for b in results["test"]["buckets"] if b["n"]]
+    assert [row[0] for row in table["data"]] == [b["label"] for b in expected]
+    assert [row[4] for row in table["data"]] == [b["n"] for b in expected]
+    assert [row[5] for row in table["data"]] == pytest.approx([b["bleu"] for b in expected])
+    charts = [c["update"]["_wandb.visualize.test/bleu_by_length_chart"] for c in run.of_type("config")
+              if "_wandb.visualize.test/bleu_by_length_chart" in c["update"]]
+    assert charts and charts[0]["panel_config"]["fieldSettings"] == {"x": "length", "y": "bleu", "stroke": None}
+
+
+def test_attention_heatmaps_are_images_at_every_validation(finished):
+    run, _, run_dir = finished
+    logged = run.history_prefixed("val/attention")
+    assert len(logged) == 2  # one set per validation
+    for images in logged:
+        assert images["count"] == 4 and len(images["captions"]) == 4
+        for name in images["filenames"]:
+            with Image.open(run.folder / "files" / name) as image:
+                assert image.format == "PNG"
+                pixels = np.asarray(image.convert("L"))
+            assert pixels.std() > 10  # drawn, not blank
+
+
+def test_checkpoint_is_an_artifact_of_the_offline_run(finished):
+    run, results, _ = finished
+    models = [a for a in run.of_type("artifact") if a["type"] == "model"]
+    best = [a for a in models if "best" in a["aliases"]]
+    assert len(best) == 1
+    metadata = json.loads(best[0]["metadata"])
+    assert metadata["original_filename"] == results["checkpoint"].rsplit("/", 1)[1]
+    assert best[0]["manifest"]["contents"][0]["path"] == "model.ckpt"
