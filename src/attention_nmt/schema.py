@@ -96,6 +96,7 @@ class TrainConfig:
     logger: Dict[str, Any] = field(default_factory=dict)  # name -> {_target_: a Lightning logger, ...}
     paths: PathsConfig = field(default_factory=PathsConfig)
     ckpt_path: Optional[str] = None  # resume training from this checkpoint
+    resume: bool = False  # resume from <run folder>/checkpoints/last.ckpt (with hydra.run.dir=<run folder>)
     test: bool = True  # evaluate the best checkpoint on the test split after training
     tags: List[str] = field(default_factory=list)
 
