@@ -3,12 +3,15 @@
 * `resume_checkpoint` turns `ckpt_path=` / `resume=true` into the checkpoint to resume from, and refuses
   to start a fresh run in a folder that already holds one (two runs never share a folder by accident).
 * `stops_reported` wraps `trainer.fit`: a SIGTERM stop exits with status 143 and says how to resume; a
-  loss that became NaN/inf raises `TrainingDivergedError` naming the step and the last good checkpoint.
+  loss that became NaN/inf raises `TrainingDivergedError` naming the step and the last good checkpoint;
+  a checkpoint that holds more than tensors and plain data (refused by `weights_only=True` loading, so
+  nothing in it ran) is a `ConfigError` naming the file.
 """
 
 from __future__ import annotations
 
 import logging
+import pickle
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator, Optional
@@ -78,10 +81,12 @@ def last_good_checkpoint(trainer: L.Trainer) -> Optional[str]:
 
 
 @contextmanager
-def stops_reported(trainer: L.Trainer, run_dir: Path) -> Iterator[None]:
-    """Around `trainer.fit`: turn a SIGTERM stop and a non-finite loss into clear, non-zero exits."""
+def stops_reported(trainer: L.Trainer, run_dir: Path, ckpt_path: Optional[str] = None) -> Iterator[None]:
+    """Around `trainer.fit`: turn a SIGTERM stop, a non-finite loss and an unsafe checkpoint into clear errors."""
     try:
         yield
+    except pickle.UnpicklingError as unsafe:
+        raise ConfigError(unsafe_checkpoint_message(ckpt_path, unsafe)) from unsafe
     except SIGTERMException as stop:
         checkpoint = last_good_checkpoint(trainer)
         log.error("Stopped by SIGTERM at global step %d; checkpoint %s. Resume with the same command plus "
@@ -94,3 +99,11 @@ def stops_reported(trainer: L.Trainer, run_dir: Path) -> Iterator[None]:
                  "to write last.ckpt every N steps)")
         raise TrainingDivergedError(f"{diverged} {where}; no results were written. Lower optim.lr or check "
                                     "the data, then start a new run.") from diverged
+
+
+def unsafe_checkpoint_message(ckpt_path: Optional[str], error: BaseException) -> str:
+    """Why a checkpoint was refused by safe (`weights_only=True`) loading, and what to do."""
+    first_line = str(error).strip().splitlines()[-1] if str(error).strip() else type(error).__name__
+    return (f"ckpt_path={ckpt_path}: refused to load. Checkpoints are loaded with torch.load(weights_only=True), "
+            f"which accepts only tensors and plain data, and this file holds something else ({first_line}). "
+            "Nothing from it was run. Use a checkpoint written by this project's train.py.")

@@ -50,7 +50,7 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
     for logger in trainer.loggers:
         logger.log_hyperparams({"num_parameters": module.num_parameters})
     start = time.perf_counter()
-    with stops_reported(trainer, run_dir):
+    with stops_reported(trainer, run_dir, ckpt_path):
         trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path, weights_only=True)
     train_time = time.perf_counter() - start
     metrics = {k: float(v) for k, v in trainer.callback_metrics.items()}

@@ -38,7 +38,7 @@ def start_train(args: list[str], cwd: Path) -> subprocess.Popen:
 def paused(run_dir: Path, cache: Path, step: int, marker: Path) -> subprocess.Popen:
     """A training process that waits before step `step` (after writing `marker`), so a test can signal it there."""
     proc = start_train([*RUN, f"hydra.run.dir={run_dir}", f"paths.cache_dir={cache}",
-                        "+callbacks.pause._target_=tests.reliability.pause.PauseAtStep", f"+callbacks.pause.step={step}",
+                        "+callbacks.pause._target_=tests.reliability.faults.PauseAtStep", f"+callbacks.pause.step={step}",
                         f"+callbacks.pause.marker={marker}"], run_dir.parent)
     deadline = time.monotonic() + 180
     while not marker.exists():
