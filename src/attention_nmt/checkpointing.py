@@ -9,7 +9,9 @@ killed run can resume from:
 * After every validation `last.ckpt` is written again, even when BLEU did not improve (the stock
   callback then skips it), so a resumed run neither repeats nor loses that validation.
 * On SIGTERM (what a cluster scheduler sends before preemption, SLURM or not) Lightning stops after
-  the current batch with `SIGTERMException`; this callback then writes `last.ckpt` before the exit.
+  the current batch with `SIGTERMException`; this callback then writes `last.ckpt` before the exit. (If
+  the signal arrives during a validation, the `last.ckpt` from before that validation is kept, since a
+  half-done validation cannot be resumed exactly.)
 
 `RNGState` stores the global RNG states (torch, CUDA, numpy, python) in every checkpoint and restores
 them before the first training batch after a resume, so dropout draws the same masks as the
@@ -66,6 +68,10 @@ class RunCheckpoint(ModelCheckpoint):
 
     def on_exception(self, trainer: L.Trainer, pl_module: L.LightningModule, exception: BaseException) -> None:
         if isinstance(exception, SIGTERMException) and self._may_save(trainer):
+            if trainer.validating:  # a half-done validation cannot be resumed exactly
+                log.warning("SIGTERM during validation: keeping %s from before it",
+                            self.last_model_path or "no checkpoint")
+                return
             self._save_last_checkpoint(trainer, self._monitor_candidates(trainer))
             log.warning("SIGTERM: wrote %s at global step %d before stopping", self.last_model_path,
                         trainer.global_step)

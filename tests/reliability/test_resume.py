@@ -23,12 +23,13 @@ from attention_nmt.training import train
 from tests.conftest import TINY, compose_config
 
 ROOT = Path(__file__).resolve().parents[2]
-RUN = [*TINY, "trainer.max_steps=40", "trainer.val_check_interval=10", "callbacks.model_checkpoint.every_n_train_steps=4",
-       "data.vocab_size=12", "data.max_len=8", "data.tokenizer.kind=word", "model.hidden_size=32", "optim.lr=0.01"]
+RUN = [*TINY, "trainer.max_steps=40", "trainer.val_check_interval=10",
+       "callbacks.model_checkpoint.every_n_train_steps=4", "data.vocab_size=12", "data.max_len=8",
+       "data.tokenizer.kind=word", "model.hidden_size=32", "optim.lr=0.01"]
 
 
 def start_train(args: list[str], cwd: Path) -> subprocess.Popen:
-    """`python train.py args` as a user runs it (one torch thread, so that it matches the in-process reference)."""
+    """`python train.py args` as a user runs it (one torch thread, to match the in-process reference)."""
     env = {**os.environ, "OMP_NUM_THREADS": "1",
            "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
     return subprocess.Popen([sys.executable, str(ROOT / "train.py"), *args], cwd=cwd, env=env,
@@ -38,8 +39,8 @@ def start_train(args: list[str], cwd: Path) -> subprocess.Popen:
 def paused(run_dir: Path, cache: Path, step: int, marker: Path) -> subprocess.Popen:
     """A training process that waits before step `step` (after writing `marker`), so a test can signal it there."""
     proc = start_train([*RUN, f"hydra.run.dir={run_dir}", f"paths.cache_dir={cache}",
-                        "+callbacks.pause._target_=tests.reliability.faults.PauseAtStep", f"+callbacks.pause.step={step}",
-                        f"+callbacks.pause.marker={marker}"], run_dir.parent)
+                        "+callbacks.pause._target_=tests.reliability.faults.PauseAtStep",
+                        f"+callbacks.pause.step={step}", f"+callbacks.pause.marker={marker}"], run_dir.parent)
     deadline = time.monotonic() + 180
     while not marker.exists():
         if proc.poll() is not None or time.monotonic() > deadline:

@@ -2,8 +2,9 @@
 
 Tokenizers are trained on the whole train split (before the `max_train_len` filter, so arms trained
 with different length filters share one vocabulary) and saved into the run folder. The test split is
-never filtered. Training loaders are resumable mid-epoch (`data/resumable.py`). Each split keeps its detokenized source/reference text and source length in words,
-which evaluation reads by the `index` that every batch carries.
+never filtered. Each split keeps its detokenized source/reference text and source length in words,
+which evaluation reads by the `index` that every batch carries. Loaders are `ResumableDataLoader`s, so
+a resumed run continues the training epoch where the checkpoint left it (`data/resumable.py`).
 """
 
 from __future__ import annotations
