@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Iterator, Optional
 
 import lightning as L
+import torch
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from lightning.pytorch.utilities.exceptions import SIGTERMException
@@ -71,13 +72,19 @@ def resume_checkpoint(run_dir: Path, ckpt_path: Optional[str], resume: bool) -> 
     return None
 
 
-def last_good_checkpoint(trainer: L.Trainer) -> Optional[str]:
-    """The newest checkpoint written so far by the run's checkpoint callback, if any exists on disk."""
+def last_good_checkpoint(trainer: L.Trainer, check_weights: bool = False) -> Optional[str]:
+    """The newest checkpoint on disk (last.ckpt, else the best); with `check_weights`, only one whose weights
+    are all finite (an update that produced NaN may have been saved just before the loss showed it)."""
     callback = trainer.checkpoint_callback
     for path in (getattr(callback, "last_model_path", ""), getattr(callback, "best_model_path", "")):
-        if path and Path(path).is_file():
+        if path and Path(path).is_file() and (not check_weights or _finite_weights(path)):
             return path
     return None
+
+
+def _finite_weights(path: str) -> bool:
+    state = torch.load(path, map_location="cpu", weights_only=True)["state_dict"]
+    return all(bool(torch.isfinite(value).all()) for value in state.values() if value.is_floating_point())
 
 
 @contextmanager
@@ -93,12 +100,13 @@ def stops_reported(trainer: L.Trainer, run_dir: Path, ckpt_path: Optional[str] =
                   "resume=true hydra.run.dir=%s", trainer.global_step, checkpoint or "(none written)", run_dir)
         raise SystemExit(SIGTERM_EXIT_STATUS) from stop
     except FloatingPointError as diverged:
-        checkpoint = last_good_checkpoint(trainer)
+        checkpoint = last_good_checkpoint(trainer, check_weights=True)
         where = (f"The last good checkpoint is {checkpoint}" if checkpoint else
                  "No checkpoint was written before it (set callbacks.model_checkpoint.every_n_train_steps=N "
                  "to write last.ckpt every N steps)")
-        raise TrainingDivergedError(f"{diverged} {where}; no results were written. Lower optim.lr or check "
-                                    "the data, then start a new run.") from diverged
+        what = str(diverged).split(";")[0]  # "training loss became nan at global step N"
+        raise TrainingDivergedError(f"{what}. {where}; no results were written. Lower optim.lr or check the data, "
+                                    "then start a new run.") from diverged
 
 
 def unsafe_checkpoint_message(ckpt_path: Optional[str], error: BaseException) -> str:

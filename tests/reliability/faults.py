@@ -4,7 +4,8 @@
   +callbacks.pause.step=K +callbacks.pause.marker=<file>`: before training step K it writes `marker`
   and sleeps (up to `timeout` seconds, or until a SIGTERM arrives), so a test can signal the process there.
 * `PoisonWeightsAtStep`: before training step K it fills a weight matrix with NaN, as a diverging run would,
-  so the loss of step K is NaN.
+  so the loss of step K is NaN; with `after_update=true` it does so right after update K, so the
+  checkpoint written at the end of that step already holds the NaN weights.
 """
 
 from __future__ import annotations
@@ -33,11 +34,19 @@ class PauseAtStep(Callback):
 
 
 class PoisonWeightsAtStep(Callback):
-    def __init__(self, step: int) -> None:
-        self.step = step
+    def __init__(self, step: int, after_update: bool = False) -> None:
+        self.step, self.after_update = step, after_update  # after_update: poison right after update `step`
+
+    def _poison(self, pl_module: L.LightningModule) -> None:
+        with torch.no_grad():
+            next(pl_module.parameters()).fill_(float("nan"))
 
     def on_train_batch_start(self, trainer: L.Trainer, pl_module: L.LightningModule, batch: Any,
                              batch_idx: int) -> None:
-        if trainer.global_step == self.step:
-            with torch.no_grad():
-                next(pl_module.parameters()).fill_(float("nan"))
+        if not self.after_update and trainer.global_step == self.step:
+            self._poison(pl_module)
+
+    def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any,
+                           batch_idx: int) -> None:
+        if self.after_update and trainer.global_step == self.step:  # runs before the checkpoint callback saves
+            self._poison(pl_module)

@@ -50,3 +50,12 @@ def test_resume_without_a_checkpoint_names_the_folder_and_the_fix(tmp_path):
     with pytest.raises(ConfigError, match=r"ckpt_path=.*nope\.ckpt: no such file"):
         resume_checkpoint(tmp_path, str(tmp_path / "nope.ckpt"), resume=False)
     assert resume_checkpoint(tmp_path, None, resume=False) is None  # an empty folder is a fresh run's
+
+
+def test_a_checkpoint_with_nan_weights_is_not_named_as_good(tiny_config, tmp_path):
+    cfg = tiny_config("trainer.max_steps=10", "callbacks.model_checkpoint.every_n_train_steps=1",
+                      "+callbacks.poison._target_=tests.reliability.faults.PoisonWeightsAtStep",
+                      "+callbacks.poison.step=5", "+callbacks.poison.after_update=true")
+    with pytest.raises(TrainingDivergedError, match=r"global step 5.*last good checkpoint is .*best-step\d-") as err:
+        train(OmegaConf.to_object(cfg))
+    assert "last.ckpt" not in str(err.value)  # it was written after the poisoned update
