@@ -7,3 +7,7 @@ class ConfigError(ValueError):
 
 class DataFormatError(ValueError):
     """A data file is malformed: the message names the file, the line and what to do."""
+
+
+class TrainingDivergedError(FloatingPointError):
+    """The training loss became NaN or infinite: the message names the step and the last good checkpoint."""

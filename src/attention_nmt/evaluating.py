@@ -7,6 +7,7 @@ and decoding (e.g. `decoding.beam_size=5`) and bucket edges come from the evalua
 from __future__ import annotations
 
 import logging
+import pickle
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from attention_nmt.data.datamodule import TranslationDataModule
 from attention_nmt.errors import ConfigError
 from attention_nmt.evaluation.bleu import BucketedBLEU
 from attention_nmt.lit_module import TranslationModule
+from attention_nmt.resuming import unsafe_checkpoint_message
 from attention_nmt.running import make_trainer, test_and_write
 from attention_nmt.schema import EvaluateConfig, from_plain, to_plain
 
@@ -29,7 +31,10 @@ def load_module(ckpt_path: str) -> TranslationModule:
     if not Path(ckpt_path).is_file():
         raise ConfigError(f"ckpt_path={ckpt_path}: no such file. Point it at a run's checkpoints/last.ckpt "
                           "or checkpoints/best-*.ckpt.")
-    module = TranslationModule.load_from_checkpoint(ckpt_path, map_location="cpu", weights_only=True)
+    try:
+        module = TranslationModule.load_from_checkpoint(ckpt_path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as unsafe:
+        raise ConfigError(unsafe_checkpoint_message(ckpt_path, unsafe)) from unsafe
     if module.tokenizers is None:
         raise ConfigError(f"ckpt_path={ckpt_path}: the checkpoint carries no tokenizers; was it written by train.py?")
     return module

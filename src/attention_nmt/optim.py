@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Iterable
@@ -38,8 +39,8 @@ class OptimConfig:
     monitor: str = "val/bleu"  # what plateau watches; bleu is maximised, loss minimised
 
     def __post_init__(self) -> None:
-        if self.lr <= 0:
-            raise ConfigError(f"optim.lr={self.lr}: must be > 0.")
+        if not 0 < self.lr < math.inf:
+            raise ConfigError(f"optim.lr={self.lr}: must be a finite number > 0.")
         if not 0.0 <= self.label_smoothing < 1.0:
             raise ConfigError(f"optim.label_smoothing={self.label_smoothing}: must lie in [0, 1).")
         if not 0.0 < self.decay <= 1.0:

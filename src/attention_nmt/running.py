@@ -34,7 +34,7 @@ def make_trainer(trainer_cfg: Any, callbacks: dict[str, Any], loggers: dict[str,
 def test_and_write(trainer: L.Trainer, module: TranslationModule, datamodule: TranslationDataModule, run_dir: Path,
                    ckpt_path: str | None, extra: dict[str, Any]) -> dict[str, Any]:
     """Decode the test split, then write results.json + hypotheses.tsv (rank 0) and log the BLEU table."""
-    trainer.test(module, datamodule=datamodule, ckpt_path=ckpt_path, verbose=False)
+    trainer.test(module, datamodule=datamodule, ckpt_path=ckpt_path, verbose=False, weights_only=True)
     test = module.test_result
     results = {**extra, "num_parameters": module.num_parameters, "decoding": to_plain(module.decoding),
                "bleu_signature": module.test_bleu.signature(), "test": test}

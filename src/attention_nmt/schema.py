@@ -22,6 +22,7 @@ from attention_nmt.data.local import LocalDataConfig
 from attention_nmt.data.synthetic import SyntheticDataConfig
 from attention_nmt.errors import ConfigError
 from attention_nmt.evaluation.bleu import make_buckets
+from attention_nmt.model.attention import Score
 from attention_nmt.model.config import (AdditiveAttentionConfig, AttentionConfig, DecodingConfig, EncoderConfig,
                                         ModelConfig, MultiplicativeAttentionConfig, NoAttentionConfig)
 from attention_nmt.optim import OptimConfig
@@ -96,8 +97,19 @@ class TrainConfig:
     logger: Dict[str, Any] = field(default_factory=dict)  # name -> {_target_: a Lightning logger, ...}
     paths: PathsConfig = field(default_factory=PathsConfig)
     ckpt_path: Optional[str] = None  # resume training from this checkpoint
+    resume: bool = False  # resume from <run folder>/checkpoints/last.ckpt (with hydra.run.dir=<run folder>)
     test: bool = True  # evaluate the best checkpoint on the test split after training
     tags: List[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        """Cross-group rules, checked at start rather than after the corpus is loaded."""
+        if isinstance(self.attention, MultiplicativeAttentionConfig) and self.attention.score is not Score.general \
+                and self.encoder.output_size != self.model.hidden_size:
+            raise ConfigError(
+                f"attention.score={self.attention.score.value} needs the decoder hidden size (model.hidden_size="
+                f"{self.model.hidden_size}) to equal the encoder output size ({self.encoder.output_size}, "
+                f"encoder={self.encoder.name}{', bidirectional' if self.encoder.bidirectional else ''}). Use "
+                "attention.score=general, or a unidirectional encoder (encoder=gru or encoder=lstm).")
 
 
 @dataclass

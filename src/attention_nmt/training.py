@@ -17,6 +17,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from attention_nmt.data.datamodule import TranslationDataModule
 from attention_nmt.lit_module import TranslationModule
+from attention_nmt.resuming import resume_checkpoint, stops_reported
 from attention_nmt.running import make_trainer, test_and_write
 from attention_nmt.schema import TrainConfig, to_plain
 from attention_nmt.tracking import finish_wandb
@@ -39,6 +40,7 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
     L.seed_everything(cfg.seed, workers=True)
     run_dir = Path(cfg.paths.output_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
+    ckpt_path = resume_checkpoint(run_dir, cfg.ckpt_path, cfg.resume)
     datamodule = TranslationDataModule(cfg.data, Path(cfg.paths.cache_dir), cfg.seed)
     datamodule.setup()
     datamodule.save_tokenizers(run_dir / "tokenizers")
@@ -50,7 +52,7 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
         logger.log_hyperparams({**to_plain(cfg), "num_parameters": module.num_parameters})
     failed = True
     try:
-        metrics = fit_and_test(cfg, trainer, module, datamodule, run_dir)
+        metrics = fit_and_test(cfg, trainer, module, datamodule, run_dir, ckpt_path)
         failed = False
     finally:
         finish_wandb(trainer, failed)
@@ -59,10 +61,12 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
 
 
 def fit_and_test(cfg: TrainConfig, trainer: L.Trainer, module: TranslationModule,
-                 datamodule: TranslationDataModule, run_dir: Path) -> dict[str, Any]:
-    """Fit, then (unless cfg.test is off) test the best checkpoint and write the run's results."""
+                 datamodule: TranslationDataModule, run_dir: Path, ckpt_path: str | None) -> dict[str, Any]:
+    """Fit (from `ckpt_path` when resuming), then unless cfg.test is off test the best checkpoint and
+    write the run's results."""
     start = time.perf_counter()
-    trainer.fit(module, datamodule=datamodule, ckpt_path=cfg.ckpt_path)
+    with stops_reported(trainer, run_dir, ckpt_path):
+        trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path, weights_only=True)
     train_time = time.perf_counter() - start
     metrics = {k: float(v) for k, v in trainer.callback_metrics.items()}
     metrics.update(train_time_s=train_time, train_tokens_per_s=module.train_tokens / max(train_time, 1e-9))

@@ -19,7 +19,7 @@ def test_default_config_composes_to_the_documented_arms(tiny_config):
 
 
 @pytest.mark.parametrize("overrides, check", [
-    (["attention=multiplicative", "attention.score=dot", "attention.input_feeding=false"],
+    (["attention=multiplicative", "attention.score=dot", "attention.input_feeding=false", "encoder=gru"],
      lambda c: c.attention.score is Score.dot and not c.attention.input_feeding),
     (["encoder=lstm"], lambda c: c.encoder.cell.value == "lstm" and c.model.decoder_cell.value == "lstm"),
     (["seed=5", "data.max_train_len=30", "data.batch_size=7", "decoding.beam_size=5", "trainer.max_epochs=3"],
@@ -86,3 +86,16 @@ def test_every_option_of_every_group_composes_and_validates(tmp_path, group):
         cfg = OmegaConf.to_object(compose_config("train", [f"{group}={option}", *extra], tmp_path / "r", tmp_path / "c"))
         if group == "data":
             assert cfg.data.name and cfg.data.src_lang != cfg.data.trg_lang
+
+
+def test_attention_score_that_does_not_fit_the_encoder_fails_at_start(tiny_config):
+    with pytest.raises(ConfigError, match=r"attention\.score=dot needs .*encoder=bigru, bidirectional.*score=general"):
+        OmegaConf.to_object(tiny_config("attention=multiplicative", "attention.score=dot", "encoder=bigru"))
+    cfg = OmegaConf.to_object(tiny_config("attention=multiplicative", "attention.score=dot", "encoder=gru"))
+    assert cfg.attention.score is Score.dot  # unidirectional: sizes match
+
+
+def test_resume_is_a_typed_switch(tiny_config):
+    assert OmegaConf.to_object(tiny_config("resume=true")).resume is True
+    with pytest.raises((ConfigCompositionException, ValidationError), match="resume"):
+        tiny_config("resume=maybe")

@@ -1,8 +1,11 @@
 """Length-bucketed batches: every sentence once, similar lengths together, seeded, sharded by rank."""
 
 import numpy as np
+import pytest
+from lightning.fabric.utilities.data import _set_sampler_epoch
 
 from attention_nmt.data.batching import LengthBucketSampler, collate
+from attention_nmt.data.resumable import ResumableDataLoader
 
 RNG = np.random.default_rng(0)
 SRC = RNG.integers(1, 80, size=1000).tolist()
@@ -58,3 +61,40 @@ def test_collate_pads_and_shifts_the_target():
     assert batch.trg_input.tolist() == [[2, 8, 9], [2, 0, 0]]
     assert batch.trg_output.tolist() == [[8, 9, 3], [3, 0, 0]]
     assert batch.index.tolist() == [7, 2]
+
+
+
+def _loader(seed: int = 3) -> ResumableDataLoader:
+    sampler = LengthBucketSampler(list(range(1, 41)), list(range(1, 41)), batch_size=4, seed=seed)
+    return ResumableDataLoader(list(range(40)), batch_sampler=sampler, collate_fn=list)
+
+
+def test_lightning_sets_the_epoch_of_the_bucket_sampler_behind_a_loader():
+    loader = _loader()
+    epoch_0 = list(loader)
+    _set_sampler_epoch(loader, 2)  # what Lightning's fit loop calls at the start of every epoch
+    assert loader.batch_sampler.epoch == 2
+    epoch_2 = list(loader)
+    assert epoch_2 != epoch_0 and _flat(epoch_2) == _flat(epoch_0) == list(range(40))
+
+
+def test_resumed_loader_yields_the_rest_of_the_epoch_in_the_same_order_and_records_its_place():
+    first = _loader()
+    first.batch_sampler.set_epoch(1)
+    full = list(first)
+    it = iter(first)
+    seen = [next(it) for _ in range(3)]
+    state = first.state_dict()
+    assert state == {"epoch": 1, "batches_done": 3} and seen == full[:3]
+
+    second = _loader()
+    second.load_state_dict(state)
+    assert len(second) == len(full)  # Lightning counts the whole epoch and adds the batches already done
+    assert list(second) == full[3:]
+    assert second.state_dict() == {"epoch": 1, "batches_done": len(full)}
+    assert list(second) == full  # the skip applies to one pass only
+
+
+def test_resume_position_beyond_the_epoch_is_refused():
+    with pytest.raises(ValueError, match="data"):
+        _loader().load_state_dict({"epoch": 0, "batches_done": 11})

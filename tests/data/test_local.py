@@ -171,3 +171,18 @@ def test_local_config_invalid_keys_raise_config_error(kwargs, match):
 def test_local_config_ratio_ignored_when_split_file_given():
     cfg = LocalDataConfig(path="a", validation_path="v", test_path="t", validation_ratio=0.0, test_ratio=0.0)
     assert cfg.validation_ratio == 0.0
+
+
+def test_local_empty_lines_error_switch_names_the_first_empty_line(tmp_path):
+    path = _write(tmp_path / "gaps.tsv", "a\tx\nb\ty\n\tonly target\nc\tz\n\n")
+    with pytest.raises(DataFormatError, match=r"gaps\.tsv:3 \(data\.path\): empty source or target; 2 of 5 pairs"
+                                              r".*data\.empty_lines=skip"):
+        LocalDataConfig(path=path, empty_lines="error").load(tmp_path / "cache")
+    src, trg = _write(tmp_path / "p.src", "a\nb\n"), _write(tmp_path / "p.trg", "x\n \n")
+    with pytest.raises(DataFormatError, match=r"p\.src:2 \(data\.src_path\)"):
+        LocalDataConfig(src_path=src, trg_path=trg, empty_lines="error").load(tmp_path / "cache")
+
+
+def test_local_empty_lines_switch_rejects_other_values():
+    with pytest.raises(ValueError, match="maybe"):
+        LocalDataConfig(path="a", empty_lines="maybe")

@@ -1,7 +1,5 @@
 """W&B conventions that need no run: mode, config flattening, group, run name, heatmap choice, bucket rows."""
 
-import pytest
-
 from attention_nmt.tracking import bucket_rows, default_group, flatten_config, pick_by_length, run_name, wandb_mode
 
 

@@ -4,6 +4,11 @@ Training batches come from pools of shuffled sentences that are sorted by length
 into batches, and the batches are shuffled again, seeded per epoch. Evaluation batches are sorted by
 length, no shuffling. Under DDP each rank takes every `num_replicas`-th batch: training trims to an equal
 batch count per rank (so gradient syncs match); evaluation keeps every sentence exactly once.
+
+An epoch's batches depend only on (seed, epoch), so a resumed run can start the epoch part-way:
+`resume_at(epoch, done)` makes the next pass skip the `done` batches this rank already trained on
+(`data/resumable.py` records that position in the checkpoint). `len()` stays the whole epoch's count,
+as Lightning expects of a resumable loader.
 """
 
 from __future__ import annotations
@@ -55,9 +60,23 @@ class LengthBucketSampler(Sampler[list[int]]):
         self.shuffle, self.seed, self.pool = shuffle, seed, pool
         self.num_replicas, self.rank = num_replicas, rank
         self.epoch = 0
+        self._skip = 0  # batches of this rank to skip on the next pass only (set by resume_at)
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
+
+    @property
+    def sampler(self) -> "LengthBucketSampler":
+        """Itself: Lightning sets each epoch through `loader.batch_sampler.sampler.set_epoch`, as for torch's
+        BatchSampler; without this every epoch would repeat epoch 0's order."""
+        return self
+
+    def resume_at(self, epoch: int, done: int) -> None:
+        """Make the next pass continue epoch `epoch` after the first `done` batches of this rank."""
+        if done < 0 or done > len(self):
+            raise ValueError(f"cannot resume after {done} batches of an epoch of {len(self)} batches; the checkpoint "
+                             "was written with other data or batching settings (data.*) than this run.")
+        self.epoch, self._skip = epoch, done
 
     def _cut(self, order: np.ndarray) -> list[list[int]]:
         """Cut indices (already in length order) into batches of batch_size sentences or ~batch_tokens tokens."""
@@ -92,7 +111,8 @@ class LengthBucketSampler(Sampler[list[int]]):
         batches = self.batches()
         if self.shuffle:  # equal batch counts per rank for DDP
             batches = batches[: len(batches) // self.num_replicas * self.num_replicas]
-        yield from batches[self.rank:: self.num_replicas]
+        skip, self._skip = self._skip, 0
+        yield from batches[self.rank:: self.num_replicas][skip:]
 
     def __len__(self) -> int:
         total = len(self.batches())

@@ -3,7 +3,8 @@
 Tokenizers are trained on the whole train split (before the `max_train_len` filter, so arms trained
 with different length filters share one vocabulary) and saved into the run folder. The test split is
 never filtered. Each split keeps its detokenized source/reference text and source length in words,
-which evaluation reads by the `index` that every batch carries.
+which evaluation reads by the `index` that every batch carries. Loaders are `ResumableDataLoader`s, so
+a resumed run continues the training epoch where the checkpoint left it (`data/resumable.py`).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from attention_nmt.data.batching import LengthBucketSampler, collate
 from attention_nmt.data.config import DataConfig
+from attention_nmt.data.resumable import ResumableDataLoader
 from attention_nmt.data.tokenization import SPECIAL_IDS, cached_tokenizer, encode
 from attention_nmt.errors import DataFormatError
 
@@ -100,9 +102,9 @@ class TranslationDataModule(L.LightningDataModule):
             batch_tokens=self.cfg.batch_tokens if train else None, shuffle=train, seed=self.seed,
             pool=self.cfg.bucket_pool, num_replicas=trainer.world_size if trainer else 1,
             rank=trainer.global_rank if trainer else 0)
-        return DataLoader(data, batch_sampler=sampler, num_workers=self.cfg.num_workers,
-                          collate_fn=partial(collate, pad_id=SPECIAL_IDS.pad, bos_id=SPECIAL_IDS.bos),
-                          persistent_workers=self.cfg.num_workers > 0)
+        return ResumableDataLoader(data, batch_sampler=sampler, num_workers=self.cfg.num_workers, seed=self.seed,
+                                   collate_fn=partial(collate, pad_id=SPECIAL_IDS.pad, bos_id=SPECIAL_IDS.bos),
+                                   persistent_workers=self.cfg.num_workers > 0)
 
     def train_dataloader(self) -> DataLoader:
         return self._loader("train", train=True)

@@ -6,9 +6,10 @@ Before the library reads the files, one fast pure-Python pass per file checks wh
 accept silently: that the file exists, is valid UTF-8, that TSV lines have exactly two columns and that
 parallel files have the same number of lines. Problems raise `DataFormatError` with the file and
 1-based line number. Pairs whose source or target is empty (or only whitespace) are skipped and
-counted in a logged warning. Lines are split like the `text` builder splits them (universal newlines),
-so line numbers match a text editor's. Splits without a file of their own are carved off `train` with
-a seeded `train_test_split`, as fractions of the whole training file.
+counted in a logged warning (`data.empty_lines=skip`, the default) or stop the run naming the first
+such line (`data.empty_lines=error`); never silently. Lines are split like the `text` builder splits
+them (universal newlines), so line numbers match a text editor's. Splits without a file of their own
+are carved off `train` with a seeded `train_test_split`, as fractions of the whole training file.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import logging
 import math
 import re
 from dataclasses import dataclass
+from enum import Enum
 from pathlib import Path
 from typing import Optional
 
@@ -29,6 +31,13 @@ logger = logging.getLogger(__name__)
 
 _INVALID_UTF8 = re.compile("[\udc80-\udcff]")  # what errors="surrogateescape" turns undecodable bytes into
 _SHOWN_LINES = 10  # skipped line numbers listed in the warning
+
+
+class EmptyLines(Enum):
+    """What a pair with an empty source or target does: skipped and counted, or an error."""
+
+    skip = "skip"
+    error = "error"
 
 
 @dataclass
@@ -50,9 +59,11 @@ class LocalDataConfig(DataConfig):
     validation_ratio: float = 0.05  # carved off train when no validation file is given
     test_ratio: float = 0.05  # carved off train when no test file is given
     split_seed: int = 1
+    empty_lines: EmptyLines = EmptyLines.skip  # skip (and count in a warning) or error
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        self.empty_lines = EmptyLines(self.empty_lines)  # also when built in Python with a string
         if self.src_lang == self.trg_lang:
             raise ConfigError(
                 f"data.trg_lang={self.trg_lang!r}: equals data.src_lang; the translation dicts need two distinct keys."
@@ -146,6 +157,13 @@ class LocalDataConfig(DataConfig):
             raise DataFormatError(
                 f"{path} (data.{keys[0]}): no usable pair in {num_lines} lines; every pair has an empty source "
                 "or target. Point the key at a non-empty corpus."
+            )
+        if empty and self.empty_lines is EmptyLines.error:
+            first = min(empty) + 1
+            raise DataFormatError(
+                f"{path}:{first} (data.{keys[0]}): empty source or target; {len(empty)} of {num_lines} pairs are "
+                "like this and data.empty_lines=error. Remove or fill those lines, or set data.empty_lines=skip "
+                "to skip them (they are counted in a warning)."
             )
         if empty:
             shown = ", ".join(str(i + 1) for i in sorted(empty)[:_SHOWN_LINES])

@@ -1,0 +1,87 @@
+"""Failed jobs leave a record: `failed.json` in the job's folder and `failures.json` in the sweep folder.
+
+`RecordFailures` is a Hydra callback (registered in conf/hydra/default.yaml). Hydra's `run_job` catches
+an exception raised by a job, so the other jobs of a multirun still run, and the basic sweeper re-raises
+the first failure after the batch, so the process exits non-zero. This callback adds what a user (or
+report.py) needs afterwards: for every failed job a `failed.json` (error type, message, traceback,
+overrides, job number, time), written atomically; a job that later succeeds in the same folder removes
+its stale record. In a multirun, `failures.json` in the sweep folder lists every failed job; it is
+rebuilt after each job (under a file lock, so concurrent jobs of a parallel launcher cannot lose an
+entry), because Hydra skips `on_multirun_end` when a job has failed.
+
+A config error found while Hydra composes the jobs (unknown key, wrong type) stops the whole sweep
+before any job starts, so nothing is lost; values that only the typed config rejects (e.g.
+`model.dropout=1.5`) and crashes fail their own job.
+"""
+
+from __future__ import annotations
+
+import datetime
+import fcntl
+import json
+import logging
+import os
+import traceback
+from pathlib import Path
+from typing import Any
+
+from hydra.core.utils import JobReturn, JobStatus
+from hydra.experimental.callback import Callback
+from hydra.types import RunMode
+from omegaconf import DictConfig
+
+log = logging.getLogger(__name__)
+
+FAILED = "failed.json"
+SWEEP_FAILURES = "failures.json"
+
+
+def write_json_atomically(path: Path, data: Any) -> None:
+    """Write via a temporary file and rename, so a reader never sees half a record."""
+    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    partial.write_text(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
+    partial.replace(path)
+
+
+def failure_record(error: BaseException, overrides: list[str], job: dict[str, Any]) -> dict[str, Any]:
+    """What failed.json holds for one failed job."""
+    return {"status": "failed", "error": type(error).__name__, "message": str(error),
+            "traceback": "".join(traceback.format_exception(error)), "overrides": list(overrides), "job": job,
+            "time": datetime.datetime.now().isoformat(timespec="seconds")}
+
+
+class RecordFailures(Callback):
+    """Hydra callback: failed.json per failed job, failures.json per multirun."""
+
+    def on_job_end(self, config: DictConfig, job_return: JobReturn, **kwargs: Any) -> None:
+        hydra_cfg = job_return.hydra_cfg.hydra if job_return.hydra_cfg is not None else config.hydra
+        out_dir = Path(hydra_cfg.runtime.output_dir)
+        record = out_dir / FAILED
+        if job_return.status == JobStatus.FAILED:
+            error = job_return._return_value
+            job = {"num": hydra_cfg.job.get("num"), "name": hydra_cfg.job.name, "output_dir": str(out_dir)}
+            out_dir.mkdir(parents=True, exist_ok=True)
+            write_json_atomically(record, failure_record(error, job_return.overrides or [], job))
+            log.error("Job failed (%s: %s); error, traceback and overrides are in %s", type(error).__name__, error,
+                      record)
+        else:
+            record.unlink(missing_ok=True)  # this folder's earlier failure was resumed or rerun successfully
+        if hydra_cfg.mode == RunMode.MULTIRUN:
+            summarize_sweep(Path(hydra_cfg.sweep.dir))
+
+
+def summarize_sweep(sweep_dir: Path) -> list[dict[str, Any]]:
+    """Rewrite `sweep_dir/failures.json` from the jobs' failed.json files (removed when none failed)."""
+    with open(sweep_dir / ".failures.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        failed = []
+        for path in sorted(sweep_dir.glob(f"*/{FAILED}")):
+            record = json.loads(path.read_text(encoding="utf-8"))
+            failed.append({"folder": path.parent.name, "overrides": record["overrides"], "error": record["error"],
+                           "message": record["message"]})
+        summary = sweep_dir / SWEEP_FAILURES
+        if failed:
+            write_json_atomically(summary, failed)
+        else:
+            summary.unlink(missing_ok=True)
+    return failed

@@ -1,0 +1,45 @@
+"""A multirun in which one job fails (here: a corpus with a malformed line) still runs the others, records the
+failure in that job's folder and in the sweep's failures.json, prints the one-line message naming file and
+line, and exits non-zero; the failed job leaves no results."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import TINY
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_failing_job_is_recorded_and_the_others_still_run(tmp_path):
+    bad, good = tmp_path / "bad.tsv", tmp_path / "good.tsv"
+    bad.write_text("uno\tone\ndos two\ntres\tthree\n", encoding="utf-8")
+    good.write_text("".join(f"uno dos {i}\tone two {i}\n" for i in range(100)), encoding="utf-8")
+    model_and_trainer = [o for o in TINY if not o.startswith("data") and o != "trainer.max_steps=4"]
+    sweep = tmp_path / "multirun"
+    done = subprocess.run([sys.executable, str(ROOT / "train.py"), "-m", f"data.path={bad},{good}", "data=local",
+                           "data.batch_size=16", *model_and_trainer, "trainer.max_steps=2",
+                           f"paths.cache_dir={tmp_path}/cache", f"hydra.sweep.dir={sweep}"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert done.returncode != 0  # the exit status says that a job failed
+    message = f"{bad}:2: expected 2 tab-separated columns (source<TAB>target), found 1"
+    assert f"attention_nmt.errors.DataFormatError: {message}" in done.stderr  # the traceback's last line
+    first, second = sorted(p for p in sweep.iterdir() if p.is_dir())
+    assert first.name.startswith("0_") and second.name.startswith("1_")
+
+    failed = json.loads((first / "failed.json").read_text())
+    assert failed["error"] == "DataFormatError" and failed["message"].startswith(message)
+    assert f"data.path={bad}" in failed["overrides"] and failed["job"]["num"] == 0
+    assert "DataFormatError" in failed["traceback"].splitlines()[-1]
+    assert not (first / "results.json").exists() and not (first / "checkpoints").exists()
+
+    results = json.loads((second / "results.json").read_text())  # the job after the failure ran to the end
+    assert results["config"]["data"]["path"] == str(good) and results["test"]["n"] == 5
+    assert not (second / "failed.json").exists()
+
+    summary = json.loads((sweep / "failures.json").read_text())
+    assert [(f["folder"], f["error"]) for f in summary] == [(first.name, "DataFormatError")]
+    assert f"{first}/failed.json" in done.stdout + done.stderr
