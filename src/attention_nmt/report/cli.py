@@ -25,7 +25,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("paths", nargs="+", type=Path, help="a multirun folder, or run folders (holding results.json)")
     p.add_argument("--out", type=Path, default=None, help="report folder (default: <multirun folder>/report, or "
                    "report/ next to the run folders)")
-    p.add_argument("--resamples", type=int, default=DEFAULT_RESAMPLES, help="bootstrap resamples (default: %(default)s)")
+    p.add_argument("--resamples", type=int, default=DEFAULT_RESAMPLES,
+                   help="bootstrap resamples (default: %(default)s)")
     p.add_argument("--seed", type=int, default=DEFAULT_SEED, help="bootstrap seed (default: %(default)s)")
     p.add_argument("--no-wandb", action="store_true", help="do not log the report as a W&B run (it is logged "
                    "offline by default, online when logged in; WANDB_MODE=disabled also turns it off)")

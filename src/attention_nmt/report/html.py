@@ -5,6 +5,7 @@ fonts), readable offline, plus the method note that the Markdown report shares.
 from __future__ import annotations
 
 import base64
+import re
 from dataclasses import dataclass
 from html import escape
 from typing import Optional, Sequence
@@ -48,6 +49,11 @@ def method_note(resamples: int, seed: int, signature: str) -> str:
             "(seed_sd in bleu.csv).")
 
 
+def text_html(text: str) -> str:
+    """Escaped text with Markdown's `code` spans as <code>."""
+    return re.sub(r"`([^`]+)`", r"<code>\1</code>", escape(text))
+
+
 def table_html(table: Table) -> str:
     headers, rows = table
     head = "".join(f"<th>{escape(h)}</th>" for h in headers)
@@ -56,8 +62,8 @@ def table_html(table: Table) -> str:
 
 
 def verdict_html(verdict: Verdict) -> str:
-    items = "".join(f"<li>{escape(d)}</li>" for d in verdict.details)
-    return f'<div class="verdict"><p><strong>{escape(verdict.headline)}</strong></p><ul>{items}</ul></div>'
+    items = "".join(f"<li>{text_html(d)}</li>" for d in verdict.details)
+    return f'<div class="verdict"><p><strong>{text_html(verdict.headline)}</strong></p><ul>{items}</ul></div>'
 
 
 def section_html(section: Section) -> str:
@@ -67,12 +73,13 @@ def section_html(section: Section) -> str:
              f'<p class="note">test set {escape(comparison.test_id)}, {len(comparison.rows)} sentences, '
              f"{len(comparison.arms)} arm(s)</p>",
              verdict_html(section.verdict),
-             f'<p><img id="figure-{escape(comparison.test_id)}" alt="BLEU against source length, {escape(comparison.name)}" '
+             f'<p><img alt="BLEU against source length, {escape(comparison.name)}" '
              f'src="data:image/png;base64,{image}"></p>']
     for caption, table in section.tables:
-        parts += [f"<h3>{escape(caption)}</h3>", table_html(table)]
+        parts += [f"<h3>{text_html(caption)}</h3>", table_html(table)]
     parts += [f'<p class="warning">{escape(w)}</p>' for w in section.scores.warnings]
-    parts.append(f'<p class="note">{escape(method_note(section.scores.resamples, section.scores.seed, comparison.signature))}</p>')
+    note = method_note(section.scores.resamples, section.scores.seed, comparison.signature)
+    parts.append(f'<p class="note">{text_html(note)}</p>')
     return "\n".join(parts)
 
 
