@@ -115,3 +115,15 @@ def test_report_refuses_when_no_run_finished(tmp_path):
     make_failed(tmp_path / "0_none", "killed by the OOM killer")
     with pytest.raises(ReportError, match="killed by the OOM killer"):
         build_report([tmp_path])
+
+
+def test_report_gives_each_test_set_its_own_figure_and_tables(tmp_path):
+    for name, test in (("first", toy_corpus(30, seed=0)), ("second", toy_corpus(30, seed=1))):
+        make_run(tmp_path / f"{name}_none", "none", degrade(test[2], 0.4, 0), test)
+        make_run(tmp_path / f"{name}_additive", "additive", degrade(test[2], 0.6, 0), test)
+    report = build_report([tmp_path], resamples=50)
+    assert len(report.sections) == 2 and all(len(s.scores.arms) == 2 for s in report.sections)
+    pngs = sorted(p.name for p in report.out.glob("*.png"))
+    assert len(pngs) == 2 and all(p.startswith("bleu_by_length_toy-") for p in pngs)
+    markdown = report.files["markdown"].read_text()
+    assert all(f"## {s.scores.comparison.name}" in markdown for s in report.sections)

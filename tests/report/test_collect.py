@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from attention_nmt.report.collect import FAILED, INCOMPLETE, OK, ReportError, collect
@@ -43,3 +45,16 @@ def test_collect_names_a_missing_folder_and_an_empty_one(tmp_path):
         collect([tmp_path / "nowhere"])
     with pytest.raises(ReportError, match="No run folders"):
         collect([tmp_path])
+
+
+def test_collect_reads_an_evaluate_run_as_the_arm_it_evaluated(tmp_path):
+    test = toy_corpus(20)
+    run = make_run(tmp_path / "eval", "additive", test[2], test)
+    results = json.loads((run / "results.json").read_text())
+    trained = results.pop("config")
+    results["config"] = {"ckpt_path": "x.ckpt", "seed": 5, "data": None, "decoding": {"beam_size": 5}}
+    results["trained_with"] = {k: trained[k] for k in ("attention", "encoder", "data")}
+    (run / "results.json").write_text(json.dumps(results))
+    [read] = collect([run])
+    assert read.ok and read.attention == "additive" and read.seed == 5
+    assert read.config["data.name"] == "toy" and read.config["decoding.beam_size"] == 5

@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import logging
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional, Sequence
@@ -81,6 +82,10 @@ def _tables(scores: ComparisonScores) -> list[tuple[str, Table]]:
     return tables
 
 
+def _file_safe(name: str) -> str:
+    return re.sub(r"[^\w.-]+", "_", name)
+
+
 def _unusable_note(runs: Sequence[Run]) -> list[str]:
     bad = [r for r in runs if r.status != OK]
     if not bad:
@@ -111,7 +116,7 @@ def build_report(paths: Sequence[Path], out: Optional[Path] = None, resamples: i
     for comparison in comparisons:
         scores = score_comparison(comparison, resamples, seed)
         fig = bleu_by_length_figure(scores)
-        stem = "bleu_by_length" if len(comparisons) == 1 else f"bleu_by_length_{comparison.name}"
+        stem = "bleu_by_length" if len(comparisons) == 1 else f"bleu_by_length_{_file_safe(comparison.name)}"
         report.figures[comparison.name] = save_figure(fig, out / stem)
         report.sections.append(Section(scores, verdict(scores), figure_bytes(fig, "png"), _tables(scores)))
         for warning in scores.warnings:

@@ -89,10 +89,10 @@ def slices_of(comparison: Comparison) -> list[tuple[dict, np.ndarray]]:
 def score_comparison(comparison: Comparison, resamples: int = DEFAULT_RESAMPLES,
                      seed: int = DEFAULT_SEED) -> ComparisonScores:
     """BLEU, intervals, differences and p-values of every arm on every slice (module docstring)."""
-    bleu = bleu_for_signature(comparison.signature)
-    references = [row["reference"] for row in comparison.rows]
-    stats = {id(run): sentence_stats(bleu, [r["hypothesis"] for r in run.rows], references)
-             for arm in comparison.arms for run in arm.runs}
+    bleu = bleu_for_signature(comparison.signature, [row["reference"] for row in comparison.rows])
+    runs = [run for arm in comparison.arms for run in arm.runs]
+    systems = sentence_stats(bleu, [[r["hypothesis"] for r in run.rows] for run in runs])
+    stats = {id(run): system for run, system in zip(runs, systems)}
     arms = [ArmScores(arm, getattr(comparison.baseline(arm), "label", None),
                       sorted({int(r.results.get("num_parameters", 0)) for r in arm.runs})) for arm in comparison.arms]
     slices = slices_of(comparison)

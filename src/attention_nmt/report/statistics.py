@@ -12,7 +12,7 @@ Shapes: `S` sentences in a slice, `B` resamples, `K = 10` statistics per sentenc
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Optional, Sequence
 
 import numpy as np
 from sacrebleu.metrics import BLEU
@@ -22,18 +22,22 @@ DEFAULT_SEED = 12345  # sacreBLEU's default bootstrap seed
 CONFIDENCE = 0.95
 
 
-def bleu_for_signature(signature: str) -> BLEU:
-    """A sacreBLEU scorer configured like the one that wrote `signature` (tok, case, smooth)."""
+def bleu_for_signature(signature: str, references: Optional[Sequence[str]] = None) -> BLEU:
+    """A sacreBLEU scorer configured like the one that wrote `signature` (tok, case, smooth), holding the
+    single-reference test set `references` (tokenized once, for every system scored against it)."""
     fields = dict(part.split(":", 1) for part in signature.split("|") if ":" in part)
     return BLEU(tokenize=fields.get("tok", "13a"), lowercase=fields.get("case") == "lc",
-                smooth_method=fields.get("smooth", "exp"), force=True)
+                smooth_method=fields.get("smooth", "exp"), force=True,
+                references=[list(references)] if references else None)
 
 
-def sentence_stats(bleu: BLEU, hypotheses: Sequence[str], references: Sequence[str]) -> np.ndarray:
-    """[S, K] int64: sacreBLEU's sufficient statistics of each hypothesis against its single reference."""
-    if not hypotheses:
-        return np.zeros((0, 10), dtype=np.int64)
-    return np.asarray(bleu._extract_corpus_statistics(list(hypotheses), [list(references)]), dtype=np.int64)
+def sentence_stats(bleu: BLEU, systems: Sequence[Sequence[str]]) -> list[np.ndarray]:
+    """[S, K] int64 per system: sacreBLEU's sufficient statistics of each hypothesis against the reference
+    `bleu` holds (see `bleu_for_signature`); empty when it holds none (an empty test set)."""
+    if not bleu._ref_cache:
+        return [np.zeros((0, 10), dtype=np.int64) for _ in systems]
+    return [np.asarray(bleu._extract_corpus_statistics(list(hypotheses), None), dtype=np.int64)
+            for hypotheses in systems]
 
 
 def corpus_bleu(bleu: BLEU, summed: np.ndarray) -> float:
