@@ -53,3 +53,14 @@ def test_verdict_is_not_testable_on_one_length_bucket(tmp_path):
     make_run(tmp_path / "none", "none", refs, short)
     make_run(tmp_path / "additive", "additive", refs, short)
     assert _verdict(tmp_path).headline.startswith("Not testable")
+
+
+def test_verdict_reports_the_spread_between_seeds(tmp_path):
+    test = toy_corpus(40)
+    for seed, keep in ((1, 0.3), (2, 0.7)):
+        make_run(tmp_path / f"none_s{seed}", "none", degrade(test[2], keep, seed), test, seed=seed)
+        make_run(tmp_path / f"additive_s{seed}", "additive", degrade(test[2], keep, seed + 5), test, seed=seed)
+    [comparison] = make_comparisons(collect([tmp_path]))
+    scores = score_comparison(comparison, resamples=50)
+    none = scores.arms[0].overall
+    assert f"none {min(none.seed_bleus):.2f} to {max(none.seed_bleus):.2f}" in verdict(scores).text()

@@ -31,10 +31,15 @@ def _slice_header(piece: SliceScore) -> str:
 
 
 def bleu_table(scores: ComparisonScores) -> Table:
-    """Arm x slice: 'BLEU [low, high]' (mean over seeds, 95% bootstrap interval)."""
+    """Arm x slice: 'BLEU [low, high]' (mean over seeds, 95% bootstrap interval); with several seeds, a last
+    column gives each seed's overall BLEU."""
     headers = ["arm", "seeds", "parameters", *(_slice_header(p) for p in scores.arms[0].slices)]
     rows = [[a.arm.label, str(len(a.arm.runs)), _params(a.num_parameters),
              *(f"{p.bleu:.2f} [{p.ci[0]:.2f}, {p.ci[1]:.2f}]" for p in a.slices)] for a in scores.arms]
+    if any(len(a.arm.runs) > 1 for a in scores.arms):  # the spread the intervals do not cover
+        headers.append("each seed, all")
+        for row, arm in zip(rows, scores.arms):
+            row.append(", ".join(f"{seed}: {b:.2f}" for seed, b in zip(arm.arm.seeds, arm.overall.seed_bleus)))
     return headers, rows
 
 

@@ -119,6 +119,11 @@ def _caveats(scores: ComparisonScores) -> list[str]:
     if scores.empty_buckets:
         notes.append(f"No test sentences in bucket(s) {', '.join(scores.empty_buckets)}: they are left out, and "
                      f"the longest bucket here is {longest.label}.")
+    spread = [f"{a.arm.label} {min(a.overall.seed_bleus):.2f} to {max(a.overall.seed_bleus):.2f}"
+              for a in scores.arms if len(a.arm.runs) > 1]
+    if spread:
+        notes.append("Intervals and p-values cover the sampling of test sentences; between seeds, overall BLEU "
+                     f"ranges {'; '.join(spread)}.")
     if any(len(a.arm.runs) == 1 for a in scores.arms):
         notes.append("At least one arm has a single seed: intervals and p-values cover the sampling of test "
                      "sentences, not the variation between training runs.")
