@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 
@@ -58,3 +59,15 @@ def test_collect_reads_an_evaluate_run_as_the_arm_it_evaluated(tmp_path):
     [read] = collect([run])
     assert read.ok and read.attention == "additive" and read.seed == 5
     assert read.config["data.name"] == "toy" and read.config["decoding.beam_size"] == 5
+
+
+def test_collect_reads_a_failed_job_rerun_to_the_end_as_finished(tmp_path):
+    test = toy_corpus(20)
+    run = make_failed(tmp_path / "run", "first attempt crashed")
+    os.utime(run / "failed.json", (1, 1))  # long before the rerun wrote its results
+    make_run(run, "none", test[2], test)
+    [read] = collect([run])
+    assert read.ok
+    os.utime(run / "failed.json")  # and a failure after the results: failed
+    [read] = collect([run])
+    assert read.status == FAILED and "first attempt crashed" in read.reason

@@ -2,8 +2,8 @@
 short, and what it translated.
 
 A run folder holds `results.json` + `hypotheses.tsv` (written by `running.test_and_write`) when it
-finished; `failed.json` when the task caught an exception; only `.hydra/` when it was killed or is still
-running. Every folder found is returned with its status, so the report can list the ones it cannot use.
+finished; `failed.json` when the task caught an exception (a results.json written after it means the job was
+rerun and finished); only `.hydra/` when it was killed or is still running. Every folder found is returned with its status, so the report can list the ones it cannot use.
 """
 
 from __future__ import annotations
@@ -82,10 +82,9 @@ def _inside_run_or_skipped(folder: Path, root: Path) -> bool:
 
 def read_run(path: Path) -> Run:
     """The run in `path` with its status; never raises for a broken run, which is returned as failed/incomplete."""
-    failed = path / "failed.json"
-    if failed.exists():
-        return Run(path, FAILED, _failure_reason(failed), config=_hydra_config(path))
-    results_path, hyps_path = path / "results.json", path / "hypotheses.tsv"
+    failed, results_path, hyps_path = path / "failed.json", path / "results.json", path / "hypotheses.tsv"
+    if failed.exists() and not (results_path.exists() and results_path.stat().st_mtime > failed.stat().st_mtime):
+        return Run(path, FAILED, _failure_reason(failed), config=_hydra_config(path))  # unless rerun since
     if not results_path.exists():
         return Run(path, INCOMPLETE, "no results.json (killed, still running, or trained with test=false)",
                    config=_hydra_config(path))
