@@ -128,3 +128,12 @@ def test_report_gives_each_test_set_its_own_figure_and_tables(tmp_path):
     assert len(pngs) == 2 and all(p.startswith("bleu_by_length_toy-") for p in pngs)
     markdown = report.files["markdown"].read_text()
     assert all(f"## {s.scores.comparison.name}" in markdown for s in report.sections)
+
+
+def test_report_warns_when_an_arm_repeats_a_seed(tmp_path):
+    test = toy_corpus(20)
+    make_run(tmp_path / "none", "none", test[2], test, seed=3)
+    make_run(tmp_path / "none_again", "none", test[2], test, seed=3)
+    report = build_report([tmp_path], resamples=20)
+    [warning] = report.scores[0].warnings
+    assert "seed 3 appears in several runs" in warning and warning in report.files["markdown"].read_text()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from attention_nmt.report.collect import collect
 from attention_nmt.report.grouping import make_comparisons
 from tests.report.handmade import degrade, make_run, toy_corpus
@@ -42,3 +44,14 @@ def test_encoder_difference_is_named_once(tmp_path):
     (other / "results.json").write_text(text)
     [comparison] = make_comparisons(collect([tmp_path]))
     assert sorted(a.label for a in comparison.arms) == ["additive, bigru", "additive, lstm"]
+
+
+def test_keys_only_some_runs_have_do_not_split_an_arm(tmp_path):
+    test = toy_corpus(20)
+    make_run(tmp_path / "a", "additive", test[2], test, seed=1)
+    other = make_run(tmp_path / "b", "additive", test[2], test, seed=2)
+    results = json.loads((other / "results.json").read_text())
+    results["config"]["optim"] = {"lr": 0.003}  # a key run a does not have
+    (other / "results.json").write_text(json.dumps(results))
+    [comparison] = make_comparisons(collect([tmp_path]))
+    assert [(a.label, sorted(a.seeds)) for a in comparison.arms] == [("additive", [1, 2])]

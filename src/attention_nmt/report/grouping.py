@@ -111,9 +111,11 @@ def arm_label(setting: tuple[tuple[str, Any], ...]) -> str:
 
 
 def make_arms(runs: list[Run]) -> list[Arm]:
-    """Runs grouped by every arm key whose value differs among them (attention.name always counts)."""
+    """Runs grouped by every arm key whose value differs among the runs that have it (attention.name always
+    counts). A key only some runs have (an evaluate run has no optim.*) does not split them by itself."""
     keys = sorted({k for run in runs for k in run.config if _is_arm_key(k)})
-    differing = [k for k in keys if len({repr(run.config.get(k)) for run in runs}) > 1 or k == "attention.name"]
+    differing = [k for k in keys if k == "attention.name"
+                 or len({repr(run.config[k]) for run in runs if k in run.config}) > 1]
     differing.sort(key=lambda k: (k != "attention.name", k))
     groups: dict[tuple, list[Run]] = {}
     for run in runs:

@@ -114,7 +114,19 @@ def score_comparison(comparison: Comparison, resamples: int = DEFAULT_RESAMPLES,
                 mine.p_value = paired_p_value(differences)
     labels = {bucket["label"] for bucket, _ in slices}
     empty = [b["label"] for b in comparison.buckets if b["label"] not in labels]
-    return ComparisonScores(comparison, arms, resamples, seed, empty, _disagreements(arms))
+    return ComparisonScores(comparison, arms, resamples, seed, empty, _repeated_seeds(arms) + _disagreements(arms))
+
+
+def _repeated_seeds(arms: list[ArmScores]) -> list[str]:
+    """Arms averaging two runs with the same seed (e.g. a train run and an evaluate run of its checkpoint)."""
+    warnings = []
+    for scores in arms:
+        seeds = scores.arm.seeds
+        for repeated in sorted({str(s) for s in seeds if seeds.count(s) > 1}):
+            paths = ", ".join(str(r.path) for r in scores.arm.runs if str(r.seed) == repeated)
+            warnings.append(f"{scores.arm.label}: seed {repeated} appears in several runs ({paths}); they are "
+                            "averaged as if they were different seeds. Leave one out if they repeat each other.")
+    return warnings
 
 
 def _disagreements(arms: list[ArmScores]) -> list[str]:
