@@ -3,7 +3,8 @@ short, and what it translated.
 
 A run folder holds `results.json` + `hypotheses.tsv` (written by `running.test_and_write`) when it
 finished; `failed.json` when the task caught an exception (a results.json written after it means the job was
-rerun and finished); only `.hydra/` when it was killed or is still running. Every folder found is returned with its status, so the report can list the ones it cannot use.
+rerun and finished); only `.hydra/` when it was killed or is still running. Every folder found is returned
+with its status, so the report can list the ones it cannot use.
 """
 
 from __future__ import annotations
