@@ -1,0 +1,157 @@
+"""The report task: runs in, report folder out.
+
+`build_report(paths, out)` collects the runs under `paths`, splits the finished ones by test set and arm,
+scores them, and writes into `out` (default: `report/` in the multirun folder, or next to the run folders):
+  bleu_by_length[_<test set>].png/.svg   the figure, one per test set
+  report.md        verdicts, tables (BLEU with intervals; difference to `none` with p-values), runs and method
+  bleu.csv         every number of the tables, one row per test set, arm and slice
+  runs.csv         every run folder found, with its status (finished / failed / incomplete) and why
+  report.html      all of it on one self-contained page
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional, Sequence
+
+from attention_nmt.report.collect import OK, ReportError, Run, collect, is_run_folder
+from attention_nmt.report.figures import bleu_by_length_figure, figure_bytes, save_figure
+from attention_nmt.report.grouping import make_comparisons
+from attention_nmt.report.html import Section, method_note, page
+from attention_nmt.report.scores import ComparisonScores, score_comparison
+from attention_nmt.report.statistics import DEFAULT_RESAMPLES, DEFAULT_SEED
+from attention_nmt.report.tables import (Table, bleu_table, csv_rows, delta_table, runs_table, to_markdown,
+                                         write_csv)
+from attention_nmt.report.verdict import Verdict, verdict
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Report:
+    """What was written, for the caller (CLI, W&B, tests)."""
+
+    out: Path
+    title: str
+    runs: list[Run]
+    sections: list[Section]
+    figures: dict[str, dict[str, Path]] = field(default_factory=dict)  # comparison name -> {"png", "svg"}
+    files: dict[str, Path] = field(default_factory=dict)  # "markdown", "csv", "runs", "html"
+    group: Optional[str] = None  # W&B group: the runs' experiment, else the multirun folder
+
+    @property
+    def scores(self) -> list[ComparisonScores]:
+        return [s.scores for s in self.sections]
+
+    @property
+    def verdicts(self) -> list[Verdict]:
+        return [s.verdict for s in self.sections]
+
+
+def default_out(paths: Sequence[Path]) -> Path:
+    """`<folder>/report` for one multirun folder; else `report/` in the run folders' common parent."""
+    paths = [Path(p).resolve() for p in paths]
+    if len(paths) == 1 and not is_run_folder(paths[0]):
+        return paths[0] / "report"
+    parents = [p if not is_run_folder(p) else p.parent for p in paths]
+    return Path(os.path.commonpath(parents)) / "report"
+
+
+def wandb_group(runs: Sequence[Run], paths: Sequence[Path]) -> Optional[str]:
+    """The runs' shared `experiment` (as their W&B runs are grouped); else, for one multirun folder, the group
+    training gave its jobs (multirun_<date>_<time>); else none."""
+    experiments = {str(r.config.get("experiment")) for r in runs if r.config.get("experiment")}
+    if len(experiments) == 1 and (name := experiments.pop()) != "default":
+        return name
+    if len(paths) == 1 and not is_run_folder(Path(paths[0])):
+        folder = Path(paths[0]).resolve()
+        return f"multirun_{folder.parent.name}_{folder.name}"
+    return None
+
+
+def _tables(scores: ComparisonScores) -> list[tuple[str, Table]]:
+    tables = [("BLEU per arm: mean over seeds [95% bootstrap interval]", bleu_table(scores))]
+    deltas = delta_table(scores)
+    if deltas is not None:
+        tables.append(("Difference to `none` in BLEU points (paired bootstrap p-value)", deltas))
+    return tables
+
+
+def _file_safe(name: str) -> str:
+    return re.sub(r"[^\w.-]+", "_", name)
+
+
+def _unusable_note(runs: Sequence[Run]) -> list[str]:
+    bad = [r for r in runs if r.status != OK]
+    if not bad:
+        return []
+    kinds = ", ".join(f"{sum(r.status == s for r in bad)} {s}" for s in sorted({r.status for r in bad}))
+    return [f"{len(bad)} of {len(runs)} runs are not in the figures and tables ({kinds}); see Runs below."]
+
+
+def build_report(paths: Sequence[Path], out: Optional[Path] = None, resamples: int = DEFAULT_RESAMPLES,
+                 seed: int = DEFAULT_SEED) -> Report:
+    """Collect, score and write the report (module docstring). Raises ReportError when no run finished."""
+    if resamples < 1:
+        raise ReportError(f"--resamples={resamples}: must be a positive number of bootstrap resamples.")
+    paths = [Path(p) for p in paths]
+    runs = collect(paths)
+    for run in runs:
+        if not run.ok:
+            log.warning("%s: %s (%s)", run.path, run.status, run.reason)
+    comparisons = make_comparisons(runs)
+    if not comparisons:
+        listing = "\n".join(f"  {r.path}: {r.status}, {r.reason}" for r in runs)
+        raise ReportError(f"None of the {len(runs)} runs finished, so there is nothing to compare:\n{listing}")
+    out = Path(out) if out is not None else default_out(paths)
+    out.mkdir(parents=True, exist_ok=True)
+    root = Path(os.path.commonpath([r.path for r in runs])) if len(runs) > 1 else runs[0].path.parent
+    group = wandb_group(runs, paths)
+    report = Report(out, f"BLEU against source length: {group or root.name}", runs, [], group=group)
+    for comparison in comparisons:
+        scores = score_comparison(comparison, resamples, seed)
+        fig = bleu_by_length_figure(scores)
+        stem = "bleu_by_length" if len(comparisons) == 1 else f"bleu_by_length_{_file_safe(comparison.name)}"
+        report.figures[comparison.name] = save_figure(fig, out / stem)
+        report.sections.append(Section(scores, verdict(scores), figure_bytes(fig, "png"), _tables(scores)))
+        for warning in scores.warnings:
+            log.warning(warning)
+    runs_tab = runs_table(runs, root)
+    notes = _unusable_note(runs)
+    report.files = {"markdown": out / "report.md", "csv": out / "bleu.csv", "runs": out / "runs.csv",
+                    "html": out / "report.html"}
+    report.files["markdown"].write_text(markdown(report, runs_tab, notes), encoding="utf-8")
+    write_csv(report.files["csv"], csv_rows(report.scores))
+    _write_runs_csv(report.files["runs"], runs_tab)
+    report.files["html"].write_text(page(report.title, report.sections, runs_tab, notes), encoding="utf-8")
+    return report
+
+
+def markdown(report: Report, runs_tab: Table, notes: Sequence[str]) -> str:
+    lines = [f"# {report.title}", ""]
+    lines += [f"**{n}**\n" for n in notes]
+    for section in report.sections:
+        comparison = section.scores.comparison
+        figure = report.figures[comparison.name]["png"].name
+        lines += [f"## {comparison.name}", "", f"Test set {comparison.test_id}: {len(comparison.rows)} sentences.", "",
+                  f"**{section.verdict.headline}**", "", *(f"- {d}" for d in section.verdict.details), "",
+                  f"![BLEU against source length]({figure})", ""]
+        for caption, table in section.tables:
+            lines += [f"### {caption}", "", to_markdown(table), ""]
+        lines += [f"> {w}\n" for w in section.scores.warnings]
+        lines += [method_note(section.scores.resamples, section.scores.seed, comparison.signature), ""]
+    lines += ["## Runs", "", to_markdown(runs_tab), ""]
+    return "\n".join(lines)
+
+
+def _write_runs_csv(path: Path, table: Table) -> None:
+    headers, rows = table
+    with path.open("w", encoding="utf-8", newline="") as f:
+        writer = csv.writer(f, lineterminator="\n")
+        writer.writerow(headers)
+        writer.writerows(rows)

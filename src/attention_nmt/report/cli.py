@@ -1,0 +1,58 @@
+"""`python report.py <multirun folder | run folders...> [--out DIR]`: arguments, logging, exit status.
+
+Plain argparse rather than `@hydra.main`: the report takes folders as positional arguments, which Hydra's
+override grammar cannot express, and it composes no config.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+from typing import Optional, Sequence
+
+from attention_nmt.report.build import build_report
+from attention_nmt.report.collect import ReportError
+from attention_nmt.report.statistics import DEFAULT_RESAMPLES, DEFAULT_SEED
+
+log = logging.getLogger("attention_nmt.report")
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="report.py", description="BLEU-against-source-length report of finished runs: "
+                                "figure, tables with bootstrap intervals and paired p-values, verdict, HTML page.")
+    p.add_argument("paths", nargs="+", type=Path, help="a multirun folder, or run folders (holding results.json)")
+    p.add_argument("--out", type=Path, default=None, help="report folder (default: <multirun folder>/report, or "
+                   "report/ next to the run folders)")
+    p.add_argument("--resamples", type=int, default=DEFAULT_RESAMPLES,
+                   help="bootstrap resamples (default: %(default)s)")
+    p.add_argument("--seed", type=int, default=DEFAULT_SEED, help="bootstrap seed (default: %(default)s)")
+    p.add_argument("--no-wandb", action="store_true", help="do not log the report as a W&B run (it is logged "
+                   "offline by default, online when logged in; WANDB_MODE=disabled also turns it off)")
+    return p
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    args = parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="[%(levelname)s] %(name)s: %(message)s")
+    try:
+        report = build_report(args.paths, args.out, args.resamples, args.seed)
+    except ReportError as e:
+        log.error("%s", e)
+        return 2
+    for section in report.sections:
+        log.info("%s:\n%s", section.scores.comparison.name, section.verdict.text())
+    if not args.no_wandb:
+        from attention_nmt.report.wandb_log import log_report
+
+        try:
+            log_report(report)
+        except Exception as e:  # the files are written; a W&B problem must not hide them
+            log.warning("Could not log the report to W&B (%s: %s); the files are complete.", type(e).__name__, e)
+    log.info("Report: %s (figure, report.md, bleu.csv, runs.csv)", report.files["html"])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,94 @@
+"""The report as one self-contained HTML page (figures embedded as base64 PNG, no external files, scripts or
+fonts), readable offline, plus the method note that the Markdown report shares.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+from dataclasses import dataclass
+from html import escape
+from typing import Optional, Sequence
+
+from attention_nmt.report.scores import ComparisonScores
+from attention_nmt.report.tables import ALPHA, Table
+from attention_nmt.report.verdict import Verdict
+
+STYLE = """
+body { font-family: sans-serif; max-width: 1100px; margin: 2em auto; padding: 0 1em; color: #222; }
+table { border-collapse: collapse; margin: 0.5em 0 1.5em; font-size: 0.9em; }
+th, td { border: 1px solid #ccc; padding: 0.3em 0.6em; text-align: right; }
+th:first-child, td:first-child { text-align: left; }
+th { background: #f3f3f3; }
+img { max-width: 100%; border: 1px solid #eee; }
+.verdict { background: #f6f8fa; border-left: 4px solid #4a7; padding: 0.6em 1em; }
+.warning { color: #a40; }
+.note { color: #555; font-size: 0.9em; }
+"""
+
+
+@dataclass
+class Section:
+    """What the page shows for one comparison."""
+
+    scores: ComparisonScores
+    verdict: Verdict
+    png: bytes
+    tables: list[tuple[str, Table]]  # (caption, table)
+
+
+def method_note(resamples: int, seed: int, signature: str) -> str:
+    return (f"BLEU is sacreBLEU corpus BLEU ({signature}) recomputed from each run's hypotheses.tsv. An arm's BLEU "
+            "is the mean over its seeds of each seed's corpus BLEU. Intervals: 95% percentile bootstrap over "
+            f"{resamples} resamples (seed {seed}) of the test sentences of each slice (the whole set, or one length "
+            "bucket); on each resample every seed's BLEU is recomputed from summed sufficient statistics and "
+            "averaged. Difference: the arm's mean minus its `none` arm's mean. p: paired bootstrap (Koehn 2004), "
+            "the same resampled sentences for both arms, two-sided (twice the smaller share of resamples on either "
+            f"side of zero, +1 smoothed); * marks p<{ALPHA}, uncorrected for the number of buckets and arms. "
+            "Intervals and p-values cover the sampling of test sentences, not the spread between seeds "
+            "(seed_sd in bleu.csv).")
+
+
+def text_html(text: str) -> str:
+    """Escaped text with Markdown's `code` spans as <code>."""
+    return re.sub(r"`([^`]+)`", r"<code>\1</code>", escape(text))
+
+
+def table_html(table: Table) -> str:
+    headers, rows = table
+    head = "".join(f"<th>{escape(h)}</th>" for h in headers)
+    body = "".join("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in row) + "</tr>" for row in rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def verdict_html(verdict: Verdict) -> str:
+    items = "".join(f"<li>{text_html(d)}</li>" for d in verdict.details)
+    return f'<div class="verdict"><p><strong>{text_html(verdict.headline)}</strong></p><ul>{items}</ul></div>'
+
+
+def section_html(section: Section) -> str:
+    comparison = section.scores.comparison
+    image = base64.b64encode(section.png).decode("ascii")
+    parts = [f"<h2>{escape(comparison.name)}</h2>",
+             f'<p class="note">test set {escape(comparison.test_id)}, {len(comparison.rows)} sentences, '
+             f"{len(comparison.arms)} arm(s)</p>",
+             verdict_html(section.verdict),
+             f'<p><img alt="BLEU against source length, {escape(comparison.name)}" '
+             f'src="data:image/png;base64,{image}"></p>']
+    for caption, table in section.tables:
+        parts += [f"<h3>{text_html(caption)}</h3>", table_html(table)]
+    parts += [f'<p class="warning">{escape(w)}</p>' for w in section.scores.warnings]
+    note = method_note(section.scores.resamples, section.scores.seed, comparison.signature)
+    parts.append(f'<p class="note">{text_html(note)}</p>')
+    return "\n".join(parts)
+
+
+def page(title: str, sections: Sequence[Section], runs: Table, notes: Optional[Sequence[str]] = None) -> str:
+    """The whole page: one section per comparison, then every run found with its status."""
+    body = [f"<h1>{escape(title)}</h1>"]
+    body += [f'<p class="warning">{escape(n)}</p>' for n in notes or []]
+    body += [section_html(s) for s in sections]
+    body += ["<h2>Runs</h2>", table_html(runs)]
+    return ('<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+            f"<title>{escape(title)}</title><style>{STYLE}</style></head>\n<body>\n"
+            + "\n".join(body) + "\n</body></html>\n")

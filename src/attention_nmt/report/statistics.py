@@ -1,0 +1,78 @@
+"""Corpus BLEU from sacreBLEU's sufficient statistics, and the bootstrap over test sentences built on it.
+
+Each sentence is reduced once to sacreBLEU's statistics [hyp_len, ref_len, correct_1..4, total_1..4]; the
+BLEU of any multiset of sentences is sacreBLEU's own formula applied to their summed statistics (never an
+average of sentence BLEU). A bootstrap resample of a set of S sentences is a vector of S draw counts
+(multinomial, summing to S); summed statistics are `counts @ stats`, so every system and seed scored with
+the same counts is scored on the same resampled test set, which is what makes the test *paired*
+(Koehn 2004, "Statistical significance tests for machine translation evaluation").
+
+Shapes: `S` sentences in a slice, `B` resamples, `K = 10` statistics per sentence.
+"""
+
+from __future__ import annotations
+
+from typing import Optional, Sequence
+
+import numpy as np
+from sacrebleu.metrics import BLEU
+
+DEFAULT_RESAMPLES = 1000
+DEFAULT_SEED = 12345  # sacreBLEU's default bootstrap seed
+CONFIDENCE = 0.95
+
+
+def bleu_for_signature(signature: str, references: Optional[Sequence[str]] = None) -> BLEU:
+    """A sacreBLEU scorer configured like the one that wrote `signature` (tok, case, smooth), holding the
+    single-reference test set `references` (tokenized once, for every system scored against it)."""
+    fields = dict(part.split(":", 1) for part in signature.split("|") if ":" in part)
+    return BLEU(tokenize=fields.get("tok", "13a"), lowercase=fields.get("case") == "lc",
+                smooth_method=fields.get("smooth", "exp"), force=True,
+                references=[list(references)] if references else None)
+
+
+def sentence_stats(bleu: BLEU, systems: Sequence[Sequence[str]]) -> list[np.ndarray]:
+    """[S, K] int64 per system: sacreBLEU's sufficient statistics of each hypothesis against the reference
+    `bleu` holds (see `bleu_for_signature`); empty when it holds none (an empty test set)."""
+    if not bleu._ref_cache:
+        return [np.zeros((0, 10), dtype=np.int64) for _ in systems]
+    return [np.asarray(bleu._extract_corpus_statistics(list(hypotheses), None), dtype=np.int64)
+            for hypotheses in systems]
+
+
+def corpus_bleu(bleu: BLEU, summed: np.ndarray) -> float:
+    """Corpus BLEU from summed statistics [K] (0.0 for an empty set), exactly as sacreBLEU computes it."""
+    summed = np.rint(summed).astype(np.int64)
+    if summed[0] == 0 and summed[1] == 0:
+        return 0.0
+    return float(bleu._compute_score_from_stats(summed.tolist()).score)
+
+
+def resample_counts(num_sentences: int, resamples: int, rng: np.random.Generator) -> np.ndarray:
+    """[B, S] draw counts of `resamples` bootstrap resamples (with replacement) of S sentences."""
+    if num_sentences == 0:
+        return np.zeros((resamples, 0), dtype=np.int64)
+    return rng.multinomial(num_sentences, np.full(num_sentences, 1.0 / num_sentences), size=resamples)
+
+
+def resampled_bleu(bleu: BLEU, stats: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """[B] corpus BLEU of each resample: stats [S, K], counts [B, S]."""
+    summed = counts @ stats  # [B, K]
+    return np.array([corpus_bleu(bleu, row) for row in summed])
+
+
+def percentile_interval(samples: np.ndarray, confidence: float = CONFIDENCE) -> tuple[float, float]:
+    """The central `confidence` percentile interval of bootstrap samples."""
+    tail = (1.0 - confidence) / 2 * 100
+    low, high = np.percentile(samples, [tail, 100 - tail])
+    return float(low), float(high)
+
+
+def paired_p_value(differences: np.ndarray) -> float:
+    """Two-sided paired-bootstrap p-value of a difference (system minus baseline) from its resampled values:
+    twice the smaller share of resamples on either side of zero, ties counting on both sides, +1 smoothed
+    (so it is never 0, and exactly 1 when the two systems never differ)."""
+    resamples = len(differences)
+    not_above = int(np.sum(differences <= 0))
+    not_below = int(np.sum(differences >= 0))
+    return min(1.0, 2.0 * (min(not_above, not_below) + 1) / (resamples + 1))

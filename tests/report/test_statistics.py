@@ -1,0 +1,72 @@
+"""Corpus BLEU from summed statistics equals sacreBLEU's; the paired bootstrap tells identical systems from a
+clearly better one."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import sacrebleu
+
+from attention_nmt.report.statistics import (bleu_for_signature, corpus_bleu, paired_p_value, percentile_interval,
+                                             resample_counts, resampled_bleu, sentence_stats)
+from tests.report.handmade import degrade, toy_corpus
+
+SIGNATURE = "nrefs:1|case:mixed|eff:no|tok:13a|smooth:exp|version:2.6.0"
+
+
+def test_corpus_bleu_from_statistics_equals_sacrebleu_on_any_subset():
+    _, _, refs = toy_corpus(60)
+    hyps = degrade(refs, 0.6, seed=3)
+    bleu = bleu_for_signature(SIGNATURE, refs)
+    [stats] = sentence_stats(bleu, [hyps])
+    rng = np.random.default_rng(0)
+    for _ in range(5):
+        subset = rng.choice(60, size=int(rng.integers(1, 60)), replace=False)
+        expected = sacrebleu.corpus_bleu([hyps[i] for i in subset], [[refs[i] for i in subset]]).score
+        assert corpus_bleu(bleu, stats[subset].sum(0)) == pytest.approx(expected, abs=1e-9)
+
+
+def test_resampled_bleu_equals_sacrebleu_on_the_resampled_sentences():
+    _, _, refs = toy_corpus(30)
+    hyps = degrade(refs, 0.5, seed=1)
+    bleu = bleu_for_signature(SIGNATURE, refs)
+    counts = resample_counts(30, 3, np.random.default_rng(1))
+    assert (counts.sum(1) == 30).all()
+    got = resampled_bleu(bleu, sentence_stats(bleu, [hyps])[0], counts)
+    for row, value in zip(counts, got):
+        picked = [i for i in range(30) for _ in range(row[i])]
+        expected = sacrebleu.corpus_bleu([hyps[i] for i in picked], [[refs[i] for i in picked]]).score
+        assert value == pytest.approx(expected, abs=1e-9)
+
+
+def test_paired_p_value_of_identical_systems_is_one():
+    assert paired_p_value(np.zeros(1000)) == 1.0
+
+
+def test_paired_p_value_of_a_clearly_better_system_is_significant():
+    _, _, refs = toy_corpus(60)
+    bleu = bleu_for_signature(SIGNATURE, refs)
+    good, bad = sentence_stats(bleu, [degrade(refs, keep, seed=2) for keep in (0.9, 0.3)])
+    counts = resample_counts(60, 1000, np.random.default_rng(0))
+    differences = resampled_bleu(bleu, good, counts) - resampled_bleu(bleu, bad, counts)
+    assert paired_p_value(differences) < 0.01
+    assert paired_p_value(-differences) < 0.01  # two-sided: the order of the systems does not matter
+
+
+def test_paired_p_value_of_a_coin_flip_difference_is_not_significant():
+    differences = np.random.default_rng(0).normal(0.0, 1.0, size=1000)
+    assert paired_p_value(differences) > 0.5
+
+
+def test_percentile_interval_covers_the_central_95_percent():
+    low, high = percentile_interval(np.arange(1001, dtype=float))
+    assert (low, high) == pytest.approx((25.0, 975.0))
+
+
+def test_sentence_stats_of_several_systems_equal_each_scored_alone():
+    _, _, refs = toy_corpus(30)
+    systems = [degrade(refs, keep, seed=4) for keep in (0.2, 0.8)]
+    together = sentence_stats(bleu_for_signature(SIGNATURE, refs), systems)
+    for system, stats in zip(systems, together):
+        alone = bleu_for_signature(SIGNATURE)._extract_corpus_statistics(system, [refs])
+        assert (np.asarray(alone) == stats).all()
