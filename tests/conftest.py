@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 from hydra import compose, initialize_config_dir
@@ -47,3 +50,20 @@ def tiny_config(tmp_path, cache_dir):
         return compose_config(name, [*TINY, *overrides] if name == "train" else list(overrides),
                               tmp_path / "run", cache_dir)
     return make
+
+
+@contextmanager
+def wandb_offline_in_process() -> Iterator[None]:
+    """W&B offline for code run inside the test process, and no W&B service left behind afterwards: wandb
+    names its service in WANDB_SERVICE, which later subprocess tests would otherwise inherit and share."""
+    import wandb
+
+    service = os.environ.get("WANDB_SERVICE")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("WANDB_MODE", "offline")
+        try:
+            yield
+        finally:
+            wandb.teardown()
+            if service is None:
+                os.environ.pop("WANDB_SERVICE", None)

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import os
 import runpy
 import sys
 from pathlib import Path
 
 import pytest
-import wandb
 
 from attention_nmt.report.cli import main
+from tests.conftest import wandb_offline_in_process
 from tests.tracking.offline_runs import offline_runs
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -20,15 +19,8 @@ ROOT = Path(__file__).resolve().parents[2]
 def cli_out(tiny_multirun, tmp_path_factory) -> Path:
     """The report folder of `report.py <tiny multirun> --out ...` with W&B offline."""
     out = tmp_path_factory.mktemp("cli") / "out"
-    service = os.environ.get("WANDB_SERVICE")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("WANDB_MODE", "offline")
-        try:
-            assert main([str(tiny_multirun), "--out", str(out), "--resamples", "50"]) == 0
-        finally:  # wandb leaves its service running and named in WANDB_SERVICE, which later subprocesses inherit
-            wandb.teardown()
-            if service is None:
-                os.environ.pop("WANDB_SERVICE", None)
+    with wandb_offline_in_process():
+        assert main([str(tiny_multirun), "--out", str(out), "--resamples", "50"]) == 0
     return out
 
 

@@ -22,11 +22,10 @@ WITH_WANDB = [o for o in TINY if not o.startswith("logger=")] + ["logger=[csv,wa
 @pytest.fixture(scope="module")
 def finished(tmp_path_factory, cache_dir):
     """One tiny offline run (additive arm, checkpoint artifact on) and its results.json."""
-    from tests.conftest import compose_config
+    from tests.conftest import compose_config, wandb_offline_in_process
 
     run_dir = tmp_path_factory.mktemp("wandb_run")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("WANDB_MODE", "offline")
+    with wandb_offline_in_process():
         cfg = compose_config("train", [*WITH_WANDB, "experiment=tiny_ablation", "tags=[smoke]",
                                        "logger.wandb.log_model=true"], run_dir, cache_dir)
         train(OmegaConf.to_object(cfg))
