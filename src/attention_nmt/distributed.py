@@ -1,5 +1,6 @@
 """What a run needs to be right under DDP: ranks that re-run the script train only their own Hydra job,
-a multirun's next job starts its own process group, and per-rank test hypotheses are gathered on rank 0.
+a multirun's next job starts its own process group, every process counts into its own metric states, and
+per-rank test hypotheses are gathered on rank 0.
 
 Lightning's `ddp` (start method "popen") starts ranks 1..N-1 by re-running the command line. Inside a Hydra
 multirun that command holds `-m` and the whole sweep, so each child would run every job of the sweep, in
@@ -7,7 +8,7 @@ new folders (Lightning issue #11300, Hydra issue #2070). `HydraJobDDPStrategy` s
 single Hydra *run* of the current job instead: the job's own overrides, its output folder as
 `hydra.run.dir`, no second `.hydra/` folder. `distributed_job` ends the process group and restores the
 rank variables after a job, so the next job of the same multirun launches fresh ranks instead of reusing
-the finished ones.
+the finished ones. `OwnMetricStates` un-shares metric states that `ddp_spawn` put in shared memory.
 """
 
 from __future__ import annotations
