@@ -13,6 +13,7 @@ the finished ones. `OwnMetricStates` un-shares metric states that `ddp_spawn` pu
 
 from __future__ import annotations
 
+import csv
 import logging
 import os
 import subprocess
@@ -25,6 +26,7 @@ from hydra.core.hydra_config import HydraConfig
 from lightning.fabric.strategies.launchers.subprocess_script import _basic_subprocess_cmd, _launch_process_observer
 from lightning.fabric.utilities.distributed import _set_num_threads_if_needed
 from lightning.pytorch.callbacks import Callback
+from lightning.pytorch.loggers import CSVLogger
 from lightning.pytorch.strategies import DDPStrategy, Strategy, StrategyRegistry
 from lightning.pytorch.strategies.launchers.subprocess_script import _SubprocessScriptLauncher
 from torchmetrics import Metric
@@ -143,18 +145,26 @@ def distributed_job() -> Iterator[None]:
 
 
 class OwnMetricStates(Callback):
-    """Gives every process its own torchmetrics state tensors before a fit/validate/test starts.
+    """Gives every process its own torchmetrics state tensors, and the CSV logger the columns already in its
+    file, before a fit/validate/test starts.
 
     `ddp_spawn` pickles the module into its workers through torch.multiprocessing, which moves CPU tensors
     into shared memory. Lightning un-shares parameters and buffers, but a Metric's states are neither, so
     both ranks would add their n-gram counts into one tensor and BLEU would count sentences twice.
     `Metric.reset()` replaces each state with a fresh clone of its default.
+    ddp_spawn also runs fit and test in different processes, so the test's CSV writer starts without the
+    columns fit wrote and Lightning fails rewriting metrics.csv ("dict contains fields not in fieldnames").
     """
 
     def setup(self, trainer: Any, pl_module: Any, stage: str) -> None:
         for module in pl_module.modules():
             if isinstance(module, Metric):
                 module.reset()
+        for logger in trainer.loggers if trainer.is_global_zero else []:
+            if isinstance(logger, CSVLogger) and os.path.isfile(logger.experiment.metrics_file_path):
+                with open(logger.experiment.metrics_file_path, newline="", encoding="utf-8") as f:
+                    header = next(csv.reader(f), [])
+                logger.experiment.metrics_keys = sorted(set(logger.experiment.metrics_keys) | set(header))
 
 
 def gather_objects(items: Sequence[Any]) -> list[Any]:

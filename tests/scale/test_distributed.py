@@ -2,7 +2,9 @@
 rank re-runs inside a Hydra multirun, the strategy swap, job-scoped cleanup, evaluation sharding, gathering
 hypotheses, and per-process metric states."""
 
+import csv
 import os
+import pickle
 import sys
 from pathlib import Path
 
@@ -13,6 +15,7 @@ from hydra import compose, initialize_config_dir
 from hydra.core.hydra_config import HydraConfig
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.types import RunMode
+from lightning.pytorch.loggers import CSVLogger
 from omegaconf import open_dict
 
 from attention_nmt.data.batching import LengthBucketSampler
@@ -123,7 +126,7 @@ def test_metric_states_are_unshared_before_a_stage():
     holder.bleu.update(["a b"], ["a b"], [2])
     holder.bleu.counts.share_memory_()
     shared = holder.bleu.counts
-    OwnMetricStates().setup(None, holder, "test")
+    OwnMetricStates().setup(L.Trainer(logger=False), holder, "test")
     assert not holder.bleu.counts.is_shared() and holder.bleu.counts.data_ptr() != shared.data_ptr()
     assert int(holder.bleu.counts.sum()) == 0
 
@@ -147,3 +150,22 @@ def test_results_are_not_written_when_a_sentence_is_missing_or_doubled(tmp_path)
     assert not any(Path(tmp_path).iterdir())
     _write(tmp_path, results, [(1, "b"), (0, "a")], DataModule())
     assert (tmp_path / "results.json").is_file() and (tmp_path / "hypotheses.tsv").is_file()
+
+
+def test_csv_logger_of_a_new_process_keeps_the_columns_already_in_the_file(tmp_path):
+    """ddp_spawn fits and tests in different processes; the test's writer must append under fit's header."""
+    logger = CSVLogger(tmp_path, name="csv", version="")
+    logger.experiment  # created in the main process (train() logs the parameter count before fit)
+    main_process_copy = pickle.dumps(logger)
+    logger.log_metrics({"val/bleu": 1.0, "train/loss": 2.0}, step=1)  # the fit process
+    logger.save()
+    test = pickle.loads(main_process_copy)  # the test process: knows no columns, the file has two
+
+    class Trainer:
+        is_global_zero, loggers = True, [test]
+
+    OwnMetricStates().setup(Trainer(), L.LightningModule(), "test")
+    test.log_metrics({"test/bleu": 3.0}, step=2)
+    test.save()
+    rows = list(csv.DictReader((tmp_path / "csv" / "metrics.csv").open()))
+    assert rows[0]["val/bleu"] == "1.0" and rows[1]["test/bleu"] == "3.0"
