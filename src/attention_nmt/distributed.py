@@ -61,8 +61,8 @@ def hydra_job_command(local_rank: int) -> tuple[list[str], str]:
     launcher_target = str((hydra_cfg.get("launcher") or {}).get("_target_", ""))
     if "joblib" in launcher_target.lower():
         raise ConfigError("trainer.strategy=ddp re-runs the training script for each rank, which a joblib worker "
-                          "cannot do. With hydra/launcher=joblib use trainer.strategy=ddp_spawn; for DDP jobs "
-                          "use the default launcher or hydra/launcher=slurm.")
+                          "cannot do. Run DDP jobs with the default launcher (drop hydra/launcher=joblib) or "
+                          "hydra/launcher=slurm.")
     if __main__.__spec__ is None:
         command = [sys.executable, to_absolute_path(sys.argv[0])]
     else:
