@@ -46,7 +46,7 @@ def test_and_write(trainer: L.Trainer, module: TranslationModule, datamodule: Tr
     writer = ResultsWriter(run_dir, extra)
     trainer.callbacks.append(writer)
     try:
-        trainer.test(module, datamodule=datamodule, ckpt_path=ckpt_path, verbose=False)
+        trainer.test(module, datamodule=datamodule, ckpt_path=ckpt_path, verbose=False, weights_only=True)
     finally:
         trainer.callbacks.remove(writer)
     results = writer.results
