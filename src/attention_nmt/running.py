@@ -1,19 +1,25 @@
 """What training and evaluation share: the Lightning Trainer built from config, and the test pass that
-writes results.json and hypotheses.tsv into the run folder."""
+writes results.json and hypotheses.tsv into the run folder.
+
+Under DDP each rank decodes its own share of the test split; `ResultsWriter` gathers the hypotheses of
+every rank and rank 0 alone writes the files. BLEU itself is summed exactly across ranks by the metric.
+"""
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 import lightning as L
 from hydra.utils import instantiate
-from lightning.pytorch.callbacks import ProgressBar
+from lightning.pytorch.callbacks import Callback, ProgressBar
 from lightning.pytorch.utilities import rank_zero_only
 
 from attention_nmt.data.datamodule import TranslationDataModule
+from attention_nmt.distributed import OwnMetricStates, gather_objects, resolve_strategy
 from attention_nmt.lit_module import TranslationModule
 from attention_nmt.results import bleu_table, write_hypotheses, write_results
 from attention_nmt.schema import to_plain
@@ -26,31 +32,60 @@ def make_trainer(trainer_cfg: Any, callbacks: dict[str, Any], loggers: dict[str,
     made_callbacks = [instantiate(c) for c in callbacks.values() if c is not None]
     if not trainer_cfg.enable_progress_bar:  # trainer.enable_progress_bar=false wins over the configured bar
         made_callbacks = [c for c in made_callbacks if not isinstance(c, ProgressBar)]
+    made_callbacks.append(OwnMetricStates())  # ddp_spawn on CPU would share metric states between ranks
     made_loggers = [instantiate(c) for c in loggers.values() if c is not None]
-    return L.Trainer(**asdict(trainer_cfg), callbacks=made_callbacks, logger=made_loggers or False,
-                     default_root_dir=str(run_dir))
+    kwargs = asdict(trainer_cfg)
+    kwargs["strategy"] = resolve_strategy(kwargs["strategy"])  # Hydra-aware `ddp` (attention_nmt.distributed)
+    return L.Trainer(**kwargs, callbacks=made_callbacks, logger=made_loggers or False, default_root_dir=str(run_dir))
 
 
 def test_and_write(trainer: L.Trainer, module: TranslationModule, datamodule: TranslationDataModule, run_dir: Path,
                    ckpt_path: str | None, extra: dict[str, Any]) -> dict[str, Any]:
-    """Decode the test split, then write results.json + hypotheses.tsv (rank 0) and log the BLEU table."""
-    trainer.test(module, datamodule=datamodule, ckpt_path=ckpt_path, verbose=False, weights_only=True)
-    test = module.test_result
-    results = {**extra, "num_parameters": module.num_parameters, "decoding": to_plain(module.decoding),
-               "bleu_signature": module.test_bleu.signature(), "test": test}
-    _write(run_dir, results, module, datamodule)
-    log.info("Test BLEU %.2f (%s)\n%s", test["bleu"], results["bleu_signature"], bleu_table(test))
-    log.info("Run files: %s (results.json, hypotheses.tsv, checkpoints/)", run_dir.resolve())
+    """Decode the test split, write results.json + hypotheses.tsv (rank 0) and log the BLEU table; returns the
+    results (under ddp_spawn the ranks ran in other processes, so they are read back from results.json)."""
+    writer = ResultsWriter(run_dir, extra)
+    trainer.callbacks.append(writer)
+    try:
+        trainer.test(module, datamodule=datamodule, ckpt_path=ckpt_path, verbose=False, weights_only=True)
+    finally:
+        trainer.callbacks.remove(writer)
+    results = writer.results
+    if results is None:
+        results = json.loads((run_dir / "results.json").read_text(encoding="utf-8"))
+    if rank_zero_only.rank == 0:
+        test = results["test"]
+        log.info("Test BLEU %.2f (%s)\n%s", test["bleu"], results["bleu_signature"], bleu_table(test))
+        log.info("Run files: %s (results.json, hypotheses.tsv, checkpoints/)", run_dir.resolve())
     return results
 
 
-@rank_zero_only
-def _write(run_dir: Path, results: dict[str, Any], module: TranslationModule, datamodule: TranslationDataModule) -> None:
+class ResultsWriter(Callback):
+    """At the end of a test pass: gathers every rank's (index, hypothesis) rows; rank 0 writes the files."""
+
+    def __init__(self, run_dir: Path, extra: dict[str, Any]) -> None:
+        self.run_dir, self.extra = run_dir, extra
+        self.results: Optional[dict[str, Any]] = None
+
+    def on_test_end(self, trainer: L.Trainer, pl_module: TranslationModule) -> None:
+        rows = gather_objects(pl_module.test_rows)
+        self.results = {**self.extra, "num_parameters": pl_module.num_parameters,
+                        "decoding": to_plain(pl_module.decoding), "bleu_signature": pl_module.test_bleu.signature(),
+                        "test": pl_module.test_result}
+        if trainer.is_global_zero:
+            _write(self.run_dir, self.results, rows, trainer.datamodule)
+        trainer.strategy.barrier("results written")
+
+
+def _write(run_dir: Path, results: dict[str, Any], rows: list[tuple[int, str]],
+           datamodule: TranslationDataModule) -> None:
     data = datamodule.splits["test"]
-    by_index = dict(module.test_rows)
-    missing = len(data) - len(by_index)
-    if missing:
-        raise RuntimeError(f"{missing} of {len(data)} test sentences have no hypothesis; results not written.")
+    by_index = dict(rows)
+    if len(by_index) != len(rows) or len(by_index) != len(data) or set(by_index) != set(range(len(data))):
+        raise RuntimeError(f"{len(rows)} hypotheses for {len(by_index)} distinct of the {len(data)} test sentences; "
+                           "every test sentence needs exactly one. Results not written.")
+    if results["test"]["n"] != len(data):
+        raise RuntimeError(f"BLEU counted {results['test']['n']} sentences, the test split has {len(data)}; "
+                           "results not written.")
     hypotheses = [by_index[i] for i in range(len(data))]
     write_hypotheses(run_dir / "hypotheses.tsv", data.src_words, data.sources, data.references, hypotheses)
     write_results(run_dir / "results.json", results)

@@ -13,9 +13,11 @@ from typing import Any
 
 import lightning as L
 from hydra.core.hydra_config import HydraConfig
+from lightning.pytorch.utilities import rank_zero_only
 from omegaconf import DictConfig, OmegaConf
 
 from attention_nmt.data.datamodule import TranslationDataModule
+from attention_nmt.distributed import distributed_job
 from attention_nmt.lit_module import TranslationModule
 from attention_nmt.resuming import resume_checkpoint, stops_reported
 from attention_nmt.running import make_trainer, test_and_write
@@ -43,7 +45,8 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
     ckpt_path = resume_checkpoint(run_dir, cfg.ckpt_path, cfg.resume)
     datamodule = TranslationDataModule(cfg.data, Path(cfg.paths.cache_dir), cfg.seed)
     datamodule.setup()
-    datamodule.save_tokenizers(run_dir / "tokenizers")
+    if rank_zero_only.rank == 0:  # DDP ranks started as scripts run this too
+        datamodule.save_tokenizers(run_dir / "tokenizers")
     module = build_module(cfg, datamodule)
     log.info("attention=%s encoder=%s data=%s: %d trainable parameters",
              cfg.attention.name, cfg.encoder.name, cfg.data.name, module.num_parameters)
@@ -93,4 +96,5 @@ def train_task(cfg: DictConfig) -> float:
     if HydraConfig.initialized():
         clear_step_limit_if_only_epochs_given(cfg, list(HydraConfig.get().overrides.task))
     typed_cfg: TrainConfig = OmegaConf.to_object(cfg)
-    return train(typed_cfg)["objective"]
+    with distributed_job():  # a multirun's next DDP job starts its own ranks
+        return train(typed_cfg)["objective"]

@@ -96,7 +96,11 @@ class LengthBucketSampler(Sampler[list[int]]):
         """All batches of this epoch, before sharding across ranks."""
         n = len(self.src_lengths)
         if not self.shuffle:
-            return self._cut(np.lexsort((self.trg_lengths, self.src_lengths)))
+            order = np.lexsort((self.trg_lengths, self.src_lengths))
+            batches = self._cut(order)
+            if len(batches) < self.num_replicas <= n:  # a rank without a batch would skip evaluation and hang DDP
+                batches = [part.tolist() for part in np.array_split(order, self.num_replicas)]
+            return batches
         rng = np.random.default_rng([self.seed, self.epoch])
         order = rng.permutation(n)
         pool_size = self.pool * (self.batch_size if self.batch_tokens is None else max(1, self.batch_tokens // 40))
