@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import NamedTuple, Optional
 
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from attention_nmt.model.attention import Memory
@@ -42,6 +43,18 @@ class Seq2Seq(nn.Module):
         _, memory, state = self.start(src, src_lengths)
         logits, _, weights = self.decoder(trg_input, state, memory, stepwise=stepwise)
         return logits, weights
+
+
+def token_loss(logits: Tensor, trg_output: Tensor, pad_id: int,
+               label_smoothing: float = 0.0) -> tuple[Tensor, int]:
+    """Training loss: mean cross-entropy (in fp32) over the real target tokens, and their number.
+
+    Args:
+        logits: (B, T, V) from `Seq2Seq.forward`; trg_output: (B, T) y followed by EOS, padded with `pad_id`.
+    """
+    loss = F.cross_entropy(logits.flatten(0, 1).float(), trg_output.flatten(), ignore_index=pad_id,
+                           label_smoothing=label_smoothing)
+    return loss, int((trg_output != pad_id).sum())
 
 
 def count_parameters(module: nn.Module) -> int:
