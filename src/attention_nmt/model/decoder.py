@@ -191,10 +191,11 @@ class Decoder(nn.Module):
         """Additive (c_i from s_{i-1} enters the GRU) or input feeding (h~_{t-1} enters it): one GRU step at
         a time, with E y projected for all steps at once and the deep output of additive run once at the end."""
         w_e, w_rest, b_ih, w_hh, b_hh = self._rnn_weights(embedded.shape[-1])
-        gi_y = F.linear(embedded.transpose(0, 1), w_e, b_ih)  # W E y_{i-1} + b for every step, (T, B, G)
+        # W E y_{i-1} + b for every step; unbound so that backward stacks the step gradients once
+        gi_y = F.linear(embedded.transpose(0, 1), w_e, b_ih).unbind(0)  # T x (B, G)
         h, feed = state.hidden[0], state.feed  # (B, H), (B, O) or None
         outputs, contexts, all_weights = [], [], []
-        for t in range(gi_y.shape[0]):
+        for t in range(len(gi_y)):
             if self.attention.queries_previous_state:  # Bahdanau order: c_i from s_{i-1}, then s_i
                 context, weights = self.attention.attend(h.unsqueeze(1), *memory)  # (B, 1, D)
                 h = gru_scan((gi_y[t] + F.linear(context[:, 0], w_rest)).unsqueeze(0), h, w_hh, b_hh)[0]

@@ -85,7 +85,25 @@ def gru_scan(gi: Tensor, h0: Tensor, w_hh: Tensor, b_hh: Tensor, mask: Optional[
     Returns:
         (T, B, H) the states h_1 .. h_T (a masked step repeats the previous state).
     """
-    return _GRUScan.apply(gi, h0, w_hh, b_hh, mask)
+    if torch.is_grad_enabled() and any(t.requires_grad for t in (gi, h0, w_hh, b_hh)):
+        return _GRUScan.apply(gi, h0, w_hh, b_hh, mask)
+    return _scan_inference(gi, h0, w_hh, b_hh, mask)
+
+
+def _scan_inference(gi: Tensor, h0: Tensor, w_hh: Tensor, b_hh: Tensor, mask: Optional[Tensor]) -> Tensor:
+    """The forward loop of `_GRUScan` without keeping anything for backward (decoding, evaluation)."""
+    hidden = h0.shape[1]
+    states = gi.new_empty(gi.shape[0], gi.shape[1], hidden)
+    h, w_t = h0, w_hh.t()
+    for t in range(gi.shape[0]):
+        gh = torch.addmm(b_hh, h, w_t)  # (B, G)
+        rz = gh[:, : 2 * hidden].add_(gi[t, :, : 2 * hidden]).sigmoid_()
+        r, z = rz[:, :hidden], rz[:, hidden:]
+        n = gh[:, 2 * hidden:].mul_(r).add_(gi[t, :, 2 * hidden:]).tanh_()
+        new = torch.addcmul(n, z, h - n)  # (1 - z) * n + z * h_{t-1}
+        h = new if mask is None else torch.where(mask[t], new, h)
+        states[t] = h
+    return states
 
 
 def reverse_within_lengths(lengths: Tensor, max_len: int) -> Tensor:

@@ -32,15 +32,18 @@ class Seq2Seq(nn.Module):
         self.decoder = decoder
         self.specials = specials
 
-    def start(self, src: Tensor, src_lengths: Tensor) -> tuple[EncoderOutput, Memory, DecoderState]:
-        """Encode a batch and prepare what decoding needs: the attention memory and the initial state."""
-        encoded = self.encoder(src, src_lengths)
+    def start(self, src: Tensor, src_lengths: Tensor,
+              stepwise: bool = False) -> tuple[EncoderOutput, Memory, DecoderState]:
+        """Encode a batch and prepare what decoding needs: the attention memory and the initial state.
+        `stepwise` encodes through the reference path (packed torch RNN)."""
+        encoded = self.encoder(src, src_lengths, packed=stepwise)
         return encoded, self.decoder.attention.memory(encoded), self.decoder.init_state(encoded)
 
     def forward(self, src: Tensor, src_lengths: Tensor, trg_input: Tensor,
                 stepwise: bool = False) -> tuple[Tensor, Optional[Tensor]]:
-        """Teacher-forced pass: logits (B, T, V) for every target position, and attention weights (B, T, S)."""
-        _, memory, state = self.start(src, src_lengths)
+        """Teacher-forced pass: logits (B, T, V) for every target position, and attention weights (B, T, S).
+        `stepwise` runs the reference path: packed torch RNN encoder, torch RNN decoder one step at a time."""
+        _, memory, state = self.start(src, src_lengths, stepwise)
         logits, _, weights = self.decoder(trg_input, state, memory, stepwise=stepwise)
         return logits, weights
 
