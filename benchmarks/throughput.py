@@ -60,8 +60,9 @@ def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
 def spread(batches_of: list[list[int]], count: int) -> list[int]:
     """`count` sentence indices spread evenly over the length-sorted test set (every length represented)."""
     flat = [i for batch in batches_of for i in batch]
-    step = max(1, len(flat) // max(count, 1))
-    return flat[::step][:count]
+    if count >= len(flat):
+        return flat
+    return [flat[round(j * (len(flat) - 1) / max(count - 1, 1))] for j in range(count)]
 
 
 def plans(args: argparse.Namespace, data: dict) -> list[tuple[str, dict]]:

@@ -152,11 +152,13 @@ def _reorder(candidates: _Candidates, alive: _Alive, keep: Tensor, eos: int, k: 
     cols = chosen.nonzero()[:, 1].view(-1, k)[keep]  # (n', K)
     parent = candidates.origin[keep].gather(1, cols).reshape(-1)  # (n'*K,)
     prev = candidates.tokens[keep].gather(1, cols).reshape(-1)
-    memory_rows = (keep[:, None] * k + torch.arange(k, device=keep.device)).reshape(-1)
+    memory = alive.memory  # the same for the K rows of a sentence: reindexed only when sentences leave
+    if keep.numel() < alive.sentences.numel():
+        memory = memory.index_select((keep[:, None] * k + torch.arange(k, device=keep.device)).reshape(-1))
     return _Alive(alive.sentences[keep], candidates.scores[keep].gather(1, cols), prev,
                   torch.cat([alive.history.index_select(0, parent), prev[:, None]], dim=1),
                   None if alive.weights is None else alive.weights.index_select(0, parent),
-                  alive.state.index_select(parent), alive.memory.index_select(memory_rows))
+                  alive.state.index_select(parent), memory)
 
 
 @torch.inference_mode()
