@@ -114,7 +114,7 @@ class AdditiveAttention(Attention):
         return self.key_layer(states)  # U_a h_j, (B, S, A)
 
     def score(self, query: Tensor, keys: Tensor) -> Tensor:
-        hidden = torch.tanh(self.query_layer(query)[:, :, None, :] + keys[:, None, :, :])  # (B, T, S, A)
+        hidden = (self.query_layer(query)[:, :, None, :] + keys[:, None, :, :]).tanh_()  # (B, T, S, A), in place
         return self.energy_layer(hidden).squeeze(-1)  # (B, T, S)
 
 

@@ -12,7 +12,10 @@ Two orders, chosen by the attention module's `queries_previous_state`:
 `act` is tanh, or maxout over pairs of units when `maxout` is set. Logits are W_o t_i (W_o optionally
 tied to the target embedding). Where no step depends on the previous step's attention (`none`, and
 multiplicative without input feeding) the RNN runs over the whole target sequence in one call;
-otherwise a step loop runs. Shapes: B batch, T target steps, S source length, E embedding, H hidden,
+otherwise a step loop runs. A one-layer GRU decoder runs its recurrence through `gru.gru_scan` and
+projects what does not change between steps once (E y for all steps; for `none`, the context c and its
+share of the deep output); `stepwise=True` keeps the torch-RNN step loop as the reference that tests
+hold these paths to. Shapes: B batch, T target steps, S source length, E embedding, H hidden,
 L decoder layers, D encoder output size, O output (pre-softmax) size, V target vocabulary.
 """
 
@@ -21,10 +24,12 @@ from __future__ import annotations
 from typing import NamedTuple, Optional
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from attention_nmt.model.attention import Attention, Memory
 from attention_nmt.model.encoder import Cell, EncoderOutput, make_rnn
+from attention_nmt.model.gru import gru_scan
 
 
 class DecoderState(NamedTuple):
@@ -56,7 +61,21 @@ class DeepOutput(nn.Module):
         self.linear = nn.Linear(input_size, output_size * self.pool)
 
     def forward(self, features: Tensor) -> Tensor:
-        projected = self.linear(features)  # (B, T, O * pool)
+        return self.activate(self.linear(features))
+
+    def of_parts(self, parts: list[Tensor]) -> Tensor:
+        """The same as `forward(torch.cat(parts, -1))` without the concatenation: each part (B, T or 1, F_k)
+        meets its own block of columns of W, so a part that is the same at every step (B, 1, F_k) is
+        projected once and broadcast."""
+        weight, start, total = self.linear.weight, 0, None
+        for part in parts:
+            projected = F.linear(part, weight[:, start: start + part.shape[-1]])
+            start += part.shape[-1]
+            total = projected if total is None else total + projected
+        return self.activate(total + self.linear.bias)
+
+    def activate(self, projected: Tensor) -> Tensor:
+        """act(W features): tanh, or maxout over pairs of units. (B, T, O * pool) -> (B, T, O)"""
         if self.pool == 1:
             return torch.tanh(projected)
         return projected.unflatten(-1, (-1, self.pool)).amax(-1)  # (B, T, O)
@@ -88,6 +107,8 @@ class Decoder(nn.Module):
             self.output_layer.weight = self.embedding.weight
         # A step loop is needed only where a step depends on the previous step's attention.
         self.needs_step_loop = input_feeding or (attention.queries_previous_state and attention.uses_query)
+        # A one-layer GRU runs through `decoder_scan` (same parameters and results, faster on the CPU).
+        self.scans = cell is Cell.gru and num_layers == 1
 
     def init_state(self, encoded: EncoderOutput) -> DecoderState:
         """s_0 = tanh(W_s final) for every layer; LSTM cells start at zero; input feed starts at zero."""
@@ -113,23 +134,88 @@ class Decoder(nn.Module):
             logits (B, T, V), the state after the last step, attention weights (B, T, S) or None for `none`.
         """
         embedded = self.dropout(self.embedding(trg_input))  # (B, T, E)
+        if stepwise or not self.scans:
+            pre_output, state, weights = self._reference(embedded, state, memory, stepwise)
+        elif self.needs_step_loop:
+            pre_output, state, weights = self._scan_steps(embedded, state, memory)
+        else:
+            pre_output, state, weights = self._scan_whole(embedded, state, memory)
+        return self.output_layer(self.dropout(pre_output)), state, weights
+
+    def _reference(self, embedded: Tensor, state: DecoderState, memory: Memory,
+                   stepwise: bool) -> tuple[Tensor, DecoderState, Optional[Tensor]]:
+        """The torch-RNN path (any cell and depth): pre-outputs (B, T, O), the last state, weights."""
         if not (stepwise or self.needs_step_loop):
             features, state, weights = self._recur(embedded, state, memory)  # all T steps in one RNN call
-            pre_output = self.deep_output(features)
+            return self.deep_output(features), state, weights
+        outputs, all_weights = [], []
+        for t in range(embedded.shape[1]):
+            step_features, state, step_weights = self._recur(embedded[:, t:t + 1], state, memory)
+            if self.input_feeding:  # h~_t is needed by the next step, so it is made here
+                step_features = self.deep_output(step_features)  # (B, 1, O)
+                state = state._replace(feed=step_features[:, 0])
+            outputs.append(step_features)
+            all_weights.append(step_weights)
+        pre_output = torch.cat(outputs, dim=1)
+        if not self.input_feeding:  # the deep output runs once over all steps
+            pre_output = self.deep_output(pre_output)  # (B, T, O)
+        weights = None if all_weights[0] is None else torch.cat(all_weights, dim=1)  # (B, T, S)
+        return pre_output, state, weights
+
+    def _rnn_weights(self, embedding_size: int) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
+        """The one-layer GRU's W_ih split into its columns for E y and for the rest (c, or h~ when input
+        feeding), b_ih, W_hh, b_hh."""
+        rnn = self.rnn
+        w_ih = rnn.weight_ih_l0
+        return w_ih[:, :embedding_size], w_ih[:, embedding_size:], rnn.bias_ih_l0, rnn.weight_hh_l0, rnn.bias_hh_l0
+
+    def _scan_whole(self, embedded: Tensor, state: DecoderState,
+                    memory: Memory) -> tuple[Tensor, DecoderState, Optional[Tensor]]:
+        """No step depends on the previous attention (none; Luong without input feeding): one scan over T."""
+        w_e, w_rest, b_ih, w_hh, b_hh = self._rnn_weights(embedded.shape[-1])
+        x = embedded.transpose(0, 1)  # (T, B, E), time-major for the scan
+        if self.attention.queries_previous_state:  # none: c is the same at every step, projected once
+            context, weights = self.attention.attend(state.hidden[-1].unsqueeze(1), *memory)  # c, (B, 1, D)
+            gi = F.linear(x, w_e) + F.linear(context.transpose(0, 1), w_rest, b_ih)  # (T, B, G)
+            states = gru_scan(gi, state.hidden[0], w_hh, b_hh)  # s_1 .. s_T, (T, B, H)
+            s = states.transpose(0, 1)  # (B, T, H)
+            pre_output = self.deep_output.of_parts([s, embedded, context])  # [s_i; E y_{i-1}; c]
+            if weights is not None:
+                weights = weights.expand(-1, s.shape[1], -1)
+        else:  # Luong order: h_t first, then c_t from h_t
+            states = gru_scan(F.linear(x, w_e, b_ih), state.hidden[0], w_hh, b_hh)  # (T, B, H)
+            h = states.transpose(0, 1)  # (B, T, H)
+            context, weights = self.attention.attend(h, *memory)  # c_t, (B, T, D)
+            pre_output = self.deep_output.of_parts([context, h])  # [c_t; h_t]
+        return pre_output, DecoderState(states[-1].unsqueeze(0), None, state.feed), weights
+
+    def _scan_steps(self, embedded: Tensor, state: DecoderState,
+                    memory: Memory) -> tuple[Tensor, DecoderState, Optional[Tensor]]:
+        """Additive (c_i from s_{i-1} enters the GRU) or input feeding (h~_{t-1} enters it): one GRU step at
+        a time, with E y projected for all steps at once and the deep output of additive run once at the end."""
+        w_e, w_rest, b_ih, w_hh, b_hh = self._rnn_weights(embedded.shape[-1])
+        # W E y_{i-1} + b for every step; unbound so that backward stacks the step gradients once
+        gi_y = F.linear(embedded.transpose(0, 1), w_e, b_ih).unbind(0)  # T x (B, G)
+        h, feed = state.hidden[0], state.feed  # (B, H), (B, O) or None
+        outputs, contexts, all_weights = [], [], []
+        for t in range(len(gi_y)):
+            if self.attention.queries_previous_state:  # Bahdanau order: c_i from s_{i-1}, then s_i
+                context, weights = self.attention.attend(h.unsqueeze(1), *memory)  # (B, 1, D)
+                h = gru_scan((gi_y[t] + F.linear(context[:, 0], w_rest)).unsqueeze(0), h, w_hh, b_hh)[0]
+                outputs.append(h)
+                contexts.append(context)
+            else:  # Luong with input feeding: h_t from [E y; h~_{t-1}], c_t from h_t, h~_t
+                h = gru_scan((gi_y[t] + F.linear(feed, w_rest)).unsqueeze(0), h, w_hh, b_hh)[0]
+                context, weights = self.attention.attend(h.unsqueeze(1), *memory)  # (B, 1, D)
+                feed = self.deep_output.of_parts([context[:, 0], h])  # h~_t, (B, O)
+                outputs.append(feed)
+            all_weights.append(weights)
+        if self.attention.queries_previous_state:  # [s_i; E y_{i-1}; c_i] for all steps at once
+            pre_output = self.deep_output.of_parts([torch.stack(outputs, 1), embedded, torch.cat(contexts, 1)])
         else:
-            outputs, all_weights = [], []
-            for t in range(embedded.shape[1]):
-                step_features, state, step_weights = self._recur(embedded[:, t:t + 1], state, memory)
-                if self.input_feeding:  # h~_t is needed by the next step, so it is made here
-                    step_features = self.deep_output(step_features)  # (B, 1, O)
-                    state = state._replace(feed=step_features[:, 0])
-                outputs.append(step_features)
-                all_weights.append(step_weights)
-            pre_output = torch.cat(outputs, dim=1)
-            if not self.input_feeding:  # the deep output runs once over all steps
-                pre_output = self.deep_output(pre_output)  # (B, T, O)
-            weights = None if all_weights[0] is None else torch.cat(all_weights, dim=1)  # (B, T, S)
-        return self.output_layer(self.dropout(pre_output)), state, weights
+            pre_output = torch.stack(outputs, 1)  # (B, T, O)
+        weights = None if all_weights[0] is None else torch.cat(all_weights, dim=1)  # (B, T, S)
+        return pre_output, DecoderState(h.unsqueeze(0), None, feed), weights
 
     def _recur(self, embedded: Tensor, state: DecoderState,
                memory: Memory) -> tuple[Tensor, DecoderState, Optional[Tensor]]:

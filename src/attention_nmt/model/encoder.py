@@ -1,8 +1,11 @@
 """The source encoder: embeddings and a (bi)directional, stacked GRU or LSTM over packed sequences.
 
 Shapes: B batch, S source length, E embedding size, H hidden size per direction, D = H * directions.
-Packing means padding never reaches a recurrent state: the forward direction's final state is the state
-at each sentence's last real token and the backward direction starts at it.
+Padding never reaches a recurrent state: the forward direction's final state is the state at each
+sentence's last real token and the backward direction starts at it. A GRU runs through `gru.gru_scan`
+(masked steps keep their state, the backward direction reads each sentence reversed within its length),
+which is faster on the CPU than packing; an LSTM runs packed through `nn.LSTM`. Both give what packed
+`nn.GRU`/`nn.LSTM` give, with the same parameters.
 """
 
 from __future__ import annotations
@@ -11,8 +14,11 @@ from enum import Enum
 from typing import NamedTuple
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+from attention_nmt.model.gru import gru_scan, reverse_within_lengths
 
 
 class Cell(Enum):
@@ -64,23 +70,55 @@ class Encoder(nn.Module):
         """D: size of each annotation h_j and of the final summary."""
         return self.hidden_size * self.num_directions
 
-    def forward(self, src: Tensor, src_lengths: Tensor) -> EncoderOutput:
+    def forward(self, src: Tensor, src_lengths: Tensor, packed: bool = False) -> EncoderOutput:
         """Encode a padded batch.
 
         Args:
             src: (B, S) token ids, padded with `pad_id` after each sentence.
             src_lengths: (B,) number of real tokens per sentence (>= 1).
+            packed: run the torch RNN over packed sequences even for a GRU (the reference path that tests
+                hold `gru_scan` to).
 
         Returns:
             EncoderOutput with states (B, S, D), final (B, D) and src_mask (B, S).
         """
         batch_size, src_len = src.shape
         embedded = self.dropout(self.embedding(src))  # (B, S, E)
+        src_mask = torch.arange(src_len, device=src.device)[None, :] < src_lengths.to(src.device)[:, None]
+        if isinstance(self.rnn, nn.GRU) and not packed:
+            states, final = self._scan_gru(embedded, src_lengths, src_mask)
+        else:
+            states, final = self._packed_rnn(embedded, src_lengths)
+        return EncoderOutput(self.dropout(states), final, src_mask)
+
+    def _packed_rnn(self, embedded: Tensor, src_lengths: Tensor) -> tuple[Tensor, Tensor]:
+        """The torch RNN over packed sequences: states (B, S, D), zero on padding, and final (B, D)."""
+        batch_size, src_len = embedded.shape[:2]
         packed = pack_padded_sequence(embedded, src_lengths.cpu(), batch_first=True, enforce_sorted=False)
         packed_states, last = self.rnn(packed)
         states, _ = pad_packed_sequence(packed_states, batch_first=True, total_length=src_len)  # (B, S, D)
         h_n = last[0] if isinstance(last, tuple) else last  # LSTM returns (h_n, c_n); the summary is h_n
         h_n = h_n.view(-1, self.num_directions, batch_size, self.hidden_size)[-1]  # (dirs, B, H), last layer
-        final = h_n.transpose(0, 1).reshape(batch_size, self.output_size)  # (B, D)
-        src_mask = torch.arange(src_len, device=src.device)[None, :] < src_lengths.to(src.device)[:, None]
-        return EncoderOutput(self.dropout(states), final, src_mask)
+        return states, h_n.transpose(0, 1).reshape(batch_size, self.output_size)  # (B, D)
+
+    def _scan_gru(self, embedded: Tensor, src_lengths: Tensor, src_mask: Tensor) -> tuple[Tensor, Tensor]:
+        """The same as `_packed_rnn` for a GRU, with `gru_scan` over masked time-major inputs."""
+        rnn, (batch_size, src_len) = self.rnn, embedded.shape[:2]
+        mask = src_mask.t().unsqueeze(-1)  # (S, B, 1)
+        reverse = reverse_within_lengths(src_lengths, src_len).t().unsqueeze(-1)  # (S, B, 1)
+        h0 = embedded.new_zeros(batch_size, self.hidden_size)
+        layer_input = embedded.transpose(0, 1)  # (S, B, E), time-major
+        for layer in range(rnn.num_layers):
+            if layer > 0:  # nn.GRU's dropout between layers
+                layer_input = F.dropout(layer_input, rnn.dropout, self.training)
+            outputs, finals = [], []
+            for suffix in ("", "_reverse")[: self.num_directions]:
+                weight = lambda name: getattr(rnn, f"{name}_l{layer}{suffix}")  # noqa: E731
+                gi = F.linear(layer_input, weight("weight_ih"), weight("bias_ih"))  # (S, B, G)
+                if suffix:  # read each sentence backwards within its length
+                    gi = gi.gather(0, reverse.expand_as(gi))
+                out = gru_scan(gi, h0, weight("weight_hh"), weight("bias_hh"), mask)  # (S, B, H)
+                finals.append(out[-1])  # masked steps hold the state: the last real token's (or first's)
+                outputs.append(out.gather(0, reverse.expand_as(out)) if suffix else out)
+            layer_input = torch.where(mask, torch.cat(outputs, dim=-1), 0.0)  # (S, B, D), zero on padding
+        return layer_input.transpose(0, 1), torch.cat(finals, dim=-1)  # (B, S, D), (B, D)

@@ -37,9 +37,9 @@ def length_penalty(length: int, alpha: float) -> float:
     return ((5.0 + length) / 6.0) ** alpha
 
 
-def _next_log_probs(model: Seq2Seq, prev: Tensor, state, memory, step: int, max_len: Tensor):
+def _next_log_probs(model: Seq2Seq, prev: Tensor, state, memory, step: int, max_len: Tensor, stepwise: bool):
     """One decoder step: log-probabilities (N, V) in fp32 with PAD/BOS banned and EOS forced at max length."""
-    logits, state, weights = model.decoder(prev.unsqueeze(1), state, memory)
+    logits, state, weights = model.decoder(prev.unsqueeze(1), state, memory, stepwise=stepwise)
     log_probs = torch.log_softmax(logits[:, 0].float(), dim=-1)  # (N, V)
     specials = model.specials
     log_probs[:, [specials.pad, specials.bos]] = -math.inf
@@ -50,10 +50,12 @@ def _next_log_probs(model: Seq2Seq, prev: Tensor, state, memory, step: int, max_
     return log_probs, state, None if weights is None else weights[:, 0]
 
 
-@torch.no_grad()
-def greedy_search(model: Seq2Seq, src: Tensor, src_lengths: Tensor, max_len_ratio: float) -> list[Hypothesis]:
-    """Pick the most probable token at every step. Returns one hypothesis per sentence, in batch order."""
-    _, memory, state = model.start(src, src_lengths)
+@torch.inference_mode()
+def greedy_search(model: Seq2Seq, src: Tensor, src_lengths: Tensor, max_len_ratio: float,
+                  stepwise: bool = False) -> list[Hypothesis]:
+    """Pick the most probable token at every step. Returns one hypothesis per sentence, in batch order.
+    `stepwise` decodes through the model's reference path (what tests hold the fast path to)."""
+    _, memory, state = model.start(src, src_lengths, stepwise)
     batch_size, src_len = src.shape
     max_len = max_output_lengths(src_lengths, max_len_ratio).to(src.device)
     eos = model.specials.eos
@@ -63,7 +65,7 @@ def greedy_search(model: Seq2Seq, src: Tensor, src_lengths: Tensor, max_len_rati
     scores = torch.zeros(batch_size, device=src.device)
     weights_out = None
     for step in range(tokens.shape[1]):
-        log_probs, state, weights = _next_log_probs(model, prev, state, memory, step, max_len[alive])
+        log_probs, state, weights = _next_log_probs(model, prev, state, memory, step, max_len[alive], stepwise)
         best_scores, prev = log_probs.max(dim=-1)  # (N,)
         tokens[alive, step] = prev
         scores[alive] += best_scores
@@ -107,9 +109,9 @@ class _Candidates(NamedTuple):
     origin: Tensor  # the flat row (into n*K) each candidate extends
 
 
-def _start(model: Seq2Seq, src: Tensor, src_lengths: Tensor, k: int) -> _Alive:
+def _start(model: Seq2Seq, src: Tensor, src_lengths: Tensor, k: int, stepwise: bool) -> _Alive:
     """Encode once, then repeat every sentence's memory and state K times; only beam 0 starts alive."""
-    _, memory, state = model.start(src, src_lengths)
+    _, memory, state = model.start(src, src_lengths, stepwise)
     batch_size, device = src.shape[0], src.device
     rows = torch.arange(batch_size, device=device).repeat_interleave(k)  # (B*K,)
     scores = torch.full((batch_size, k), -math.inf, dtype=torch.float64, device=device)
@@ -150,29 +152,32 @@ def _reorder(candidates: _Candidates, alive: _Alive, keep: Tensor, eos: int, k: 
     cols = chosen.nonzero()[:, 1].view(-1, k)[keep]  # (n', K)
     parent = candidates.origin[keep].gather(1, cols).reshape(-1)  # (n'*K,)
     prev = candidates.tokens[keep].gather(1, cols).reshape(-1)
-    memory_rows = (keep[:, None] * k + torch.arange(k, device=keep.device)).reshape(-1)
+    memory = alive.memory  # the same for the K rows of a sentence: reindexed only when sentences leave
+    if keep.numel() < alive.sentences.numel():
+        memory = memory.index_select((keep[:, None] * k + torch.arange(k, device=keep.device)).reshape(-1))
     return _Alive(alive.sentences[keep], candidates.scores[keep].gather(1, cols), prev,
                   torch.cat([alive.history.index_select(0, parent), prev[:, None]], dim=1),
                   None if alive.weights is None else alive.weights.index_select(0, parent),
-                  alive.state.index_select(parent), alive.memory.index_select(memory_rows))
+                  alive.state.index_select(parent), memory)
 
 
-@torch.no_grad()
+@torch.inference_mode()
 def beam_search(model: Seq2Seq, src: Tensor, src_lengths: Tensor, beam_size: int, max_len_ratio: float,
-                alpha: float = 0.0) -> list[Hypothesis]:
+                alpha: float = 0.0, stepwise: bool = False) -> list[Hypothesis]:
     """Batched beam search with Wu et al.'s length penalty; returns the best finished hypothesis per sentence.
 
     Each step ranks 2K candidates per sentence: EOS candidates ranked within the top K finish (score
     divided by the length penalty), and the best K others continue. A sentence is done when it holds K
-    finished hypotheses or reaches its maximum length, and then leaves the batch.
+    finished hypotheses or reaches its maximum length, and then leaves the batch. `stepwise` decodes
+    through the model's reference path.
     """
     k, eos = beam_size, model.specials.eos
     max_len = max_output_lengths(src_lengths, max_len_ratio).to(src.device)
-    alive = _start(model, src, src_lengths, k)
+    alive = _start(model, src, src_lengths, k, stepwise)
     finished: list[list[Hypothesis]] = [[] for _ in range(src.shape[0])]
     for step in range(int(max_len.max()) + 1):
         log_probs, state, weights = _next_log_probs(model, alive.prev, alive.state, alive.memory, step,
-                                                    max_len[alive.sentences].repeat_interleave(k))
+                                                    max_len[alive.sentences].repeat_interleave(k), stepwise)
         if weights is not None:  # (n*K, step + 1, S)
             weights = weights[:, None] if alive.weights is None else torch.cat([alive.weights, weights[:, None]], 1)
         alive = alive._replace(state=state, weights=weights)

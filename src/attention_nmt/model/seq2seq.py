@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import NamedTuple, Optional
 
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from attention_nmt.model.attention import Memory
@@ -31,17 +32,32 @@ class Seq2Seq(nn.Module):
         self.decoder = decoder
         self.specials = specials
 
-    def start(self, src: Tensor, src_lengths: Tensor) -> tuple[EncoderOutput, Memory, DecoderState]:
-        """Encode a batch and prepare what decoding needs: the attention memory and the initial state."""
-        encoded = self.encoder(src, src_lengths)
+    def start(self, src: Tensor, src_lengths: Tensor,
+              stepwise: bool = False) -> tuple[EncoderOutput, Memory, DecoderState]:
+        """Encode a batch and prepare what decoding needs: the attention memory and the initial state.
+        `stepwise` encodes through the reference path (packed torch RNN)."""
+        encoded = self.encoder(src, src_lengths, packed=stepwise)
         return encoded, self.decoder.attention.memory(encoded), self.decoder.init_state(encoded)
 
     def forward(self, src: Tensor, src_lengths: Tensor, trg_input: Tensor,
                 stepwise: bool = False) -> tuple[Tensor, Optional[Tensor]]:
-        """Teacher-forced pass: logits (B, T, V) for every target position, and attention weights (B, T, S)."""
-        _, memory, state = self.start(src, src_lengths)
+        """Teacher-forced pass: logits (B, T, V) for every target position, and attention weights (B, T, S).
+        `stepwise` runs the reference path: packed torch RNN encoder, torch RNN decoder one step at a time."""
+        _, memory, state = self.start(src, src_lengths, stepwise)
         logits, _, weights = self.decoder(trg_input, state, memory, stepwise=stepwise)
         return logits, weights
+
+
+def token_loss(logits: Tensor, trg_output: Tensor, pad_id: int,
+               label_smoothing: float = 0.0) -> tuple[Tensor, int]:
+    """Training loss: mean cross-entropy (in fp32) over the real target tokens, and their number.
+
+    Args:
+        logits: (B, T, V) from `Seq2Seq.forward`; trg_output: (B, T) y followed by EOS, padded with `pad_id`.
+    """
+    loss = F.cross_entropy(logits.flatten(0, 1).float(), trg_output.flatten(), ignore_index=pad_id,
+                           label_smoothing=label_smoothing)
+    return loss, int((trg_output != pad_id).sum())
 
 
 def count_parameters(module: nn.Module) -> int:

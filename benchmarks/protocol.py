@@ -1,0 +1,59 @@
+"""The line protocol between the benchmark driver and its worker processes (standard library only).
+
+Each side (ours, Joey NMT) runs in its own process, started with the thread count in its environment.
+The driver writes one JSON command per line to the worker's stdin and reads one JSON reply per line:
+`{"cmd": "setup", ...}` builds a model and its batches, `{"cmd": "run"}` measures one repeat and
+`{"cmd": "quit"}` ends the worker. Every reply carries the process's peak resident memory so far.
+This module is imported by both workers, so it must not import torch, attention_nmt or joeynmt.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import sys
+from typing import Any, Callable
+
+THREAD_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+WORD_OFFSET = 4  # both sides put their four specials first; word type i gets id i + 4
+
+
+def thread_env(threads: int) -> dict[str, str]:
+    """The environment of a worker that must use `threads` threads."""
+    env = dict(os.environ)
+    env.update({name: str(threads) for name in THREAD_ENV})
+    return env
+
+
+def peak_rss_mb() -> float:
+    """Peak resident set size of this process in MiB (Linux reports ru_maxrss in KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def serve(setup: Callable[..., Callable[[], dict[str, Any]]]) -> None:
+    """Answer commands until `quit`. `setup(**args)` returns the function that one `run` calls.
+
+    Replies go to the original stdout; anything the libraries print is sent to stderr instead, so
+    it can never corrupt the protocol.
+    """
+    channel = os.fdopen(os.dup(sys.stdout.fileno()), "w", buffering=1)
+    sys.stdout = sys.stderr
+    run: Callable[[], dict[str, Any]] | None = None
+    for line in sys.stdin:
+        command = json.loads(line)
+        name = command.pop("cmd")
+        if name == "quit":
+            break
+        try:
+            if name == "setup":
+                run, reply = setup(**command), {}
+            elif name == "run" and run is not None:
+                reply = run()
+            else:
+                raise ValueError(f"unknown or premature command {name!r}")
+            reply["ok"] = True
+        except Exception as error:  # reported to the driver, which stops with the message
+            reply = {"ok": False, "error": f"{type(error).__name__}: {error}"}
+        reply["peak_rss_mb"] = peak_rss_mb()
+        channel.write(json.dumps(reply) + "\n")

@@ -1,0 +1,49 @@
+"""Smoke tests of the benchmark's command line, plans and tables (fast: nothing is measured here)."""
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
+sys.path.insert(0, str(BENCHMARKS))
+
+import tables  # noqa: E402
+import throughput  # noqa: E402
+
+
+def test_quick_shrinks_every_size_and_keeps_the_choices():
+    args = throughput.parse_args(["--quick", "--compare", "joeynmt", "--arms", "none", "additive"])
+    assert (args.threads, args.repeats, args.train_batches, args.batch_size) == ([1], 1, 1, 8)
+    assert args.compare == "joeynmt" and args.arms == ["none", "additive"]
+    with pytest.raises(SystemExit):
+        throughput.parse_args(["--compare", "fairseq"])
+
+
+def test_plans_give_both_sides_the_same_pairs_for_every_row():
+    corpus = {"vocab_size": 5, "train": {"src": [[1] * (i % 7 + 1) for i in range(40)],
+                                         "trg": [[2] * (i % 7 + 1) for i in range(40)]},
+              "test": {"src": [[3] * (i % 5 + 1) for i in range(20)], "trg": [[4] for _ in range(20)]}}
+    args = throughput.parse_args(["--quick", "--arms", "additive"])
+    plans = dict(throughput.plans(args, corpus))
+    assert list(plans) == ["train tokens/s, additive", "decode sentences/s, greedy, additive",
+                           "decode sentences/s, beam 5, additive"]
+    train = plans["train tokens/s, additive"]["batches"]
+    assert len(train) == 1 and len(train[0]) == 8
+    assert len({len(src) for src, _ in train[0]}) <= 2  # length-bucketed like our training batches
+    greedy = plans["decode sentences/s, greedy, additive"]
+    assert greedy["beam"] == 1 and sum(map(len, greedy["batches"])) == 8
+    lengths = [len(src) for batch in greedy["batches"] for src, _ in batch]
+    assert lengths == sorted(lengths) and min(lengths) == 1 and max(lengths) == 5  # spread over all lengths
+
+
+def test_table_prints_ratios_and_json_has_the_documented_keys(tmp_path):
+    rows = [tables.Row("train tokens/s, additive", 1, 3000.0, 1000.0, 3.0), tables.Row("peak MiB, x", 2, 400.0)]
+    text = tables.markdown(rows, compare=True)
+    assert "| train tokens/s, additive | 1 | 3,000 | 1,000 | 3.00x |" in text
+    assert "| peak MiB, x | 2 | 400 | - | - |" in text
+    tables.write_json(tmp_path / "out.json", rows, [], {"repeats": 3})
+    saved = json.loads((tmp_path / "out.json").read_text())
+    assert set(saved["rows"][0]) >= {"what", "threads", "ours", "joeynmt", "ratio"}
+    assert saved["rows"][0]["ratio"] == 3.0 and saved["machine"]["cores"] >= 1
