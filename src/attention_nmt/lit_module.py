@@ -13,7 +13,6 @@ from typing import Any, Optional
 
 import lightning as L
 import torch
-import torch.nn.functional as F
 from lightning.pytorch.utilities import grad_norm
 from tokenizers import Tokenizer
 
@@ -22,7 +21,7 @@ from attention_nmt.data.tokenization import SPECIAL_IDS, decode
 from attention_nmt.evaluation.bleu import BucketedBLEU
 from attention_nmt.model.config import AttentionConfig, DecodingConfig, EncoderConfig, ModelConfig
 from attention_nmt.model.search import Hypothesis, search
-from attention_nmt.model.seq2seq import build_model, count_parameters
+from attention_nmt.model.seq2seq import build_model, count_parameters, token_loss
 from attention_nmt.optim import OptimConfig
 from attention_nmt.schema import from_plain
 
@@ -53,10 +52,7 @@ class TranslationModule(L.LightningModule):
     # ---- training ---------------------------------------------------------------------------------------
     def _loss(self, batch: Batch) -> tuple[torch.Tensor, int]:
         logits, _ = self.model(batch.src, batch.src_lengths, batch.trg_input)  # (B, T, V)
-        tokens = int((batch.trg_output != SPECIAL_IDS.pad).sum())
-        loss = F.cross_entropy(logits.flatten(0, 1).float(), batch.trg_output.flatten(), ignore_index=SPECIAL_IDS.pad,
-                               label_smoothing=self.optim_cfg.label_smoothing)
-        return loss, tokens
+        return token_loss(logits, batch.trg_output, SPECIAL_IDS.pad, self.optim_cfg.label_smoothing)
 
     def training_step(self, batch: Batch, batch_idx: int) -> torch.Tensor:
         loss, tokens = self._loss(batch)

@@ -107,7 +107,8 @@ class Decoder(nn.Module):
             self.output_layer.weight = self.embedding.weight
         # A step loop is needed only where a step depends on the previous step's attention.
         self.needs_step_loop = input_feeding or (attention.queries_previous_state and attention.uses_query)
-        # A one-layer GRU runs through `decoder_scan` (same parameters and results, faster on the CPU).
+        # A one-layer GRU on the CPU runs through `gru.py`'s scan (same parameters and results, faster there);
+        # on other devices the torch RNN (cuDNN) is used.
         self.scans = cell is Cell.gru and num_layers == 1
 
     def init_state(self, encoded: EncoderOutput) -> DecoderState:
@@ -134,7 +135,7 @@ class Decoder(nn.Module):
             logits (B, T, V), the state after the last step, attention weights (B, T, S) or None for `none`.
         """
         embedded = self.dropout(self.embedding(trg_input))  # (B, T, E)
-        if stepwise or not self.scans:
+        if stepwise or not self.scans or embedded.device.type != "cpu":  # on GPUs, cuDNN's GRU is the fast path
             pre_output, state, weights = self._reference(embedded, state, memory, stepwise)
         elif self.needs_step_loop:
             pre_output, state, weights = self._scan_steps(embedded, state, memory)

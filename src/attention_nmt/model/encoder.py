@@ -85,7 +85,7 @@ class Encoder(nn.Module):
         batch_size, src_len = src.shape
         embedded = self.dropout(self.embedding(src))  # (B, S, E)
         src_mask = torch.arange(src_len, device=src.device)[None, :] < src_lengths.to(src.device)[:, None]
-        if isinstance(self.rnn, nn.GRU) and not packed:
+        if isinstance(self.rnn, nn.GRU) and not packed and src.device.type == "cpu":  # cuDNN is faster on GPUs
             states, final = self._scan_gru(embedded, src_lengths, src_mask)
         else:
             states, final = self._packed_rnn(embedded, src_lengths)
