@@ -53,3 +53,19 @@ def test_reverse_within_lengths_reverses_real_tokens_only(lengths):
     index = reverse_within_lengths(torch.tensor(lengths), 4)
     for row, length in enumerate(lengths):
         assert index[row].tolist() == list(range(length - 1, -1, -1)) + list(range(length, 4))
+
+
+@pytest.mark.parametrize("grad", [True, False], ids=["training", "inference"])
+def test_gru_scan_under_bf16_autocast_runs_the_recurrence_in_fp32(grad):
+    torch.manual_seed(0)
+    rnn = torch.nn.GRU(5, 7)
+    gi = F.linear(torch.randn(6, 4, 5), rnn.weight_ih_l0, rnn.bias_ih_l0).detach().bfloat16().requires_grad_(grad)
+    h0 = torch.randn(4, 7)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        mixed = gru_scan(gi, h0, rnn.weight_hh_l0, rnn.bias_hh_l0)
+    plain = gru_scan(gi.detach().float(), h0, rnn.weight_hh_l0, rnn.bias_hh_l0)
+    assert mixed.dtype == torch.float32
+    torch.testing.assert_close(mixed.detach(), plain.detach(), rtol=0, atol=0)  # bf16 inputs, fp32 state
+    if grad:
+        mixed.sum().backward()
+        assert gi.grad.dtype == torch.bfloat16 and torch.isfinite(gi.grad.float()).all()

@@ -83,11 +83,15 @@ def gru_scan(gi: Tensor, h0: Tensor, w_hh: Tensor, b_hh: Tensor, mask: Optional[
         mask: (T, B, 1) bool, False where a row keeps its previous state (padding), or None.
 
     Returns:
-        (T, B, H) the states h_1 .. h_T (a masked step repeats the previous state).
+        (T, B, H) the states h_1 .. h_T (a masked step repeats the previous state), in the weights' dtype.
+        Under mixed precision the projections arrive in bf16/fp16; the recurrence itself runs in the
+        weights' precision with autocast off, so the state does not lose precision step after step.
     """
-    if torch.is_grad_enabled() and any(t.requires_grad for t in (gi, h0, w_hh, b_hh)):
-        return _GRUScan.apply(gi, h0, w_hh, b_hh, mask)
-    return _scan_inference(gi, h0, w_hh, b_hh, mask)
+    gi, h0 = gi.to(w_hh.dtype), h0.to(w_hh.dtype)
+    with torch.autocast(device_type=gi.device.type, enabled=False):
+        if torch.is_grad_enabled() and any(t.requires_grad for t in (gi, h0, w_hh, b_hh)):
+            return _GRUScan.apply(gi, h0, w_hh, b_hh, mask)
+        return _scan_inference(gi, h0, w_hh, b_hh, mask)
 
 
 def _scan_inference(gi: Tensor, h0: Tensor, w_hh: Tensor, b_hh: Tensor, mask: Optional[Tensor]) -> Tensor:
