@@ -10,7 +10,7 @@
 - `log_model` works offline too: Lightning refuses `offline=True` with `log_model`, so the mode is
   passed to `wandb.init` instead and the artifact is written to the offline run for a later sync.
 
-`WandbMedia` is the callback that sends attention heatmaps at every validation and, after testing,
+`WandbMedia` is the callback that sends attention heatmaps (one key per sentence) at every validation and, after testing,
 the BLEU-by-source-length table and line chart and the summary (signature, parameter count).
 """
 
@@ -153,14 +153,20 @@ class WandbMedia(L.Callback):
         loggers = wandb_loggers(trainer)
         if not loggers or trainer.sanity_checking or not self.chosen or not trainer.is_global_zero:
             return
-        images, captions = self.heatmaps(trainer, pl_module)
+        images = self.heatmaps(trainer, pl_module)
         if images:
+            import wandb
+
+            # One key per sentence: each gets its own panel whose step slider shows the alignment forming
+            # (one list of images of different sizes would be drawn distorted).
+            media = {key: wandb.Image(pixels, caption=caption) for key, (pixels, caption) in images.items()}
             for logger in loggers:
-                logger.log_image("val/attention", images, step=trainer.global_step, caption=captions)
+                logger.experiment.log({**media, "trainer/global_step": trainer.global_step})
 
     @torch.no_grad()
-    def heatmaps(self, trainer: L.Trainer, pl_module: L.LightningModule) -> tuple[list[np.ndarray], list[str]]:
-        """Greedy translations of the chosen sentences with their attention folded to words."""
+    def heatmaps(self, trainer: L.Trainer, pl_module: L.LightningModule) -> dict[str, tuple[np.ndarray, str]]:
+        """{"val/attention/<words>w_<index>": (image, caption)}: greedy translations of the chosen sentences
+        with their attention folded to words; empty for attention=none."""
         from attention_nmt.data.batching import collate
         from attention_nmt.data.tokenization import SPECIAL_IDS
 
@@ -172,18 +178,18 @@ class WandbMedia(L.Callback):
         hyps = pl_module.translate(batch, beam_size=1)
         pl_module.train(was_training)
         src_tok, trg_tok = pl_module.tokenizers
-        images, captions = [], []
+        images = {}
         for i, hyp in zip(self.chosen, hyps):
             if hyp.weights is None:  # attention=none has no weights to draw
-                return [], []
+                return {}
             src_pieces = [src_tok.id_to_token(t) for t in data.src_ids[i]]
             trg_pieces = [trg_tok.id_to_token(t) for t in [*hyp.tokens, SPECIAL_IDS.eos]]
             weights = hyp.weights[: len(trg_pieces), : len(src_pieces)].float().cpu().numpy()
             matrix = fold_to_words(weights, src_pieces, trg_pieces)
             title = f"validation #{i}, {data.src_words[i]} source words, step {trainer.global_step}"
-            images.append(figure_pixels(heatmap_figure(matrix, words(src_pieces), words(trg_pieces), title)))
-            captions.append(f"#{i} ({data.src_words[i]} words): {data.sources[i]}")
-        return images, captions
+            pixels = figure_pixels(heatmap_figure(matrix, words(src_pieces), words(trg_pieces), title))
+            images[f"val/attention/{data.src_words[i]}w_{i}"] = (pixels, data.sources[i])
+        return images
 
     def on_test_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         loggers = wandb_loggers(trainer)

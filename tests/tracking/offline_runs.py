@@ -28,15 +28,6 @@ class OfflineRun(NamedTuple):
         """Every logged value of `key`, in order."""
         return [h["item"][key] for h in self.of_type("history") if key in h["item"]]
 
-    def history_prefixed(self, prefix: str) -> list[dict[str, Any]]:
-        """History rows holding `prefix.*` keys (e.g. a logged image list), as {subkey: value}."""
-        rows = []
-        for h in self.of_type("history"):
-            part = {k[len(prefix) + 1:]: v for k, v in h["item"].items() if k.startswith(prefix + ".")}
-            if part:
-                rows.append(part)
-        return rows
-
 
 def wandb_cli(*args: str) -> str:
     done = subprocess.run([sys.executable, "-m", "wandb", *args], capture_output=True, text=True, timeout=120)

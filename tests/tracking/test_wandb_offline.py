@@ -85,13 +85,15 @@ def test_test_bleu_table_and_summary_equal_results_json(finished):
 
 def test_attention_heatmaps_are_images_at_every_validation(finished):
     run, _, run_dir = finished
-    logged = run.history_prefixed("val/attention")
-    assert len(logged) == 2  # one set per validation
-    for images in logged:
-        assert images["count"] == 4 and len(images["captions"]) == 4
-        for name in images["filenames"]:
-            with Image.open(run.folder / "files" / name) as image:
-                assert image.format == "PNG"
+    rows = [h["item"] for h in run.of_type("history") if any(k.startswith("val/attention/") for k in h["item"])]
+    assert len(rows) == 2  # one set per validation
+    keys = [sorted({k.split(".")[0] for k in row if k.startswith("val/attention/")}) for row in rows]
+    assert len(keys[0]) == 4 and keys[0] == keys[1]  # the same 4 sentences each time, one key each
+    for row in rows:
+        for key in keys[0]:
+            assert row[f"{key}._type"] == "image-file" and row[f"{key}.caption"]
+            with Image.open(run.folder / "files" / row[f"{key}.path"]) as image:
+                assert image.format == "PNG" and image.size == (row[f"{key}.width"], row[f"{key}.height"])
                 pixels = np.asarray(image.convert("L"))
             assert pixels.std() > 10  # drawn, not blank
 
