@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -13,7 +15,8 @@ from omegaconf import DictConfig, OmegaConf
 
 from attention_nmt.schema import register_configs
 
-CONF_DIR = str(Path(__file__).resolve().parents[1] / "conf")
+ROOT = Path(__file__).resolve().parents[1]
+CONF_DIR = str(ROOT / "conf")
 register_configs()
 
 # A tiny synthetic task and a tiny model: seconds per run on a CPU.
@@ -67,3 +70,10 @@ def wandb_offline_in_process() -> Iterator[None]:
             wandb.teardown()
             if service is None:
                 os.environ.pop("WANDB_SERVICE", None)
+
+
+def run_script(script: str, args: list[str], cwd: Path, timeout: int = 900) -> subprocess.CompletedProcess:
+    """`python <project root>/<script> args...` as a user runs it, W&B offline (a test never reaches for the
+    W&B cloud, even on a logged-in machine)."""
+    return subprocess.run([sys.executable, str(ROOT / script), *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=timeout, env={**os.environ, "WANDB_MODE": "offline"})

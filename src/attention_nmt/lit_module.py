@@ -1,9 +1,9 @@
 """The LightningModule: teacher-forced training, decoding for validation/test BLEU, and what is logged.
 
 Logged keys: train/loss, train/lr, train/tokens_per_s, train/grad_norm (before clipping), val/loss,
-val/bleu, test/bleu and test/bleu_len/<bucket> (non-empty buckets). BLEU is sacreBLEU on detokenized text, accumulated in a `BucketedBLEU` metric
-so that DDP ranks sum exact n-gram statistics. The checkpoint is self-contained:
-hyperparameters rebuild the network and the tokenizers travel inside it.
+val/bleu, test/bleu and test/bleu_len/<bucket> (non-empty buckets). BLEU is sacreBLEU on detokenized
+text, accumulated in a `BucketedBLEU` metric so that DDP ranks sum exact n-gram statistics. The
+checkpoint is self-contained: hyperparameters rebuild the network and the tokenizers travel inside it.
 """
 
 from __future__ import annotations

@@ -16,7 +16,6 @@ the BLEU-by-source-length table and line chart and the summary (signature, param
 
 from __future__ import annotations
 
-import logging
 import netrc
 import os
 from pathlib import Path
@@ -29,9 +28,9 @@ import torch
 from lightning.pytorch.loggers import WandbLogger
 from lightning.pytorch.utilities import rank_zero_only
 
-from attention_nmt.evaluation.alignments import fold_to_words, heatmap_figure, figure_pixels, words
-
-log = logging.getLogger(__name__)
+from attention_nmt.data.batching import collate
+from attention_nmt.data.tokenization import SPECIAL_IDS
+from attention_nmt.evaluation.alignments import figure_pixels, fold_to_words, heatmap_figure, words
 
 ARM_KEYS = ("attention.name", "encoder.name", "data.name")  # the run's tags, in this order
 
@@ -107,12 +106,13 @@ class TrackedWandbLogger(WandbLogger):
         super().__init__(project=project, save_dir=save_dir, job_type=job_type or default_job_type(),
                          group=group or default_group(experiment_name), tags=list(tags or []),
                          mode=mode or wandb_mode(), log_model=log_model, **kwargs)
+        self._named = False  # set once a config has named and tagged the run
 
     @rank_zero_only
     def log_hyperparams(self, params: Any) -> None:
         """Flatten to dotted keys; the first config that names the arm also names and tags the run."""
         flat = flatten_config(params if isinstance(params, Mapping) else vars(params))
-        if not getattr(self, "_named", False) and ARM_KEYS[0] in flat:
+        if not self._named and ARM_KEYS[0] in flat:
             name = self._wandb_init.get("name") or run_name(flat)
             tags = list(dict.fromkeys([*(str(flat[k]) for k in ARM_KEYS if k in flat),
                                        *self._wandb_init.get("tags", [])]))
@@ -167,9 +167,6 @@ class WandbMedia(L.Callback):
     def heatmaps(self, trainer: L.Trainer, pl_module: L.LightningModule) -> dict[str, tuple[np.ndarray, str]]:
         """{"val/attention/<words>w_<index>": (image, caption)}: greedy translations of the chosen sentences
         with their attention folded to words; empty for attention=none."""
-        from attention_nmt.data.batching import collate
-        from attention_nmt.data.tokenization import SPECIAL_IDS
-
         data = trainer.datamodule.splits["validation"]
         batch = collate([data[i] for i in self.chosen], SPECIAL_IDS.pad, SPECIAL_IDS.bos)
         batch = batch._replace(src=batch.src.to(pl_module.device), src_lengths=batch.src_lengths.to(pl_module.device))

@@ -5,13 +5,8 @@ line, and exits non-zero; the failed job leaves no results."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 
-from tests.conftest import TINY
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.conftest import TINY, run_script
 
 
 def test_failing_job_is_recorded_and_the_others_still_run(tmp_path):
@@ -20,10 +15,9 @@ def test_failing_job_is_recorded_and_the_others_still_run(tmp_path):
     good.write_text("".join(f"uno dos {i}\tone two {i}\n" for i in range(100)), encoding="utf-8")
     model_and_trainer = [o for o in TINY if not o.startswith("data") and o != "trainer.max_steps=4"]
     sweep = tmp_path / "multirun"
-    done = subprocess.run([sys.executable, str(ROOT / "train.py"), "-m", f"data.path={bad},{good}", "data=local",
-                           "data.batch_size=16", *model_and_trainer, "trainer.max_steps=2",
-                           f"paths.cache_dir={tmp_path}/cache", f"hydra.sweep.dir={sweep}"],
-                          cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    done = run_script("train.py", ["-m", f"data.path={bad},{good}", "data=local", "data.batch_size=16",
+                                   *model_and_trainer, "trainer.max_steps=2", f"paths.cache_dir={tmp_path}/cache",
+                                   f"hydra.sweep.dir={sweep}"], tmp_path, timeout=600)
     assert done.returncode != 0  # the exit status says that a job failed
     message = f"{bad}:2: expected 2 tab-separated columns (source<TAB>target), found 1"
     assert f"attention_nmt.errors.DataFormatError: {message}" in done.stderr  # the traceback's last line

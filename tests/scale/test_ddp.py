@@ -4,7 +4,6 @@ result per job, with Lightning's `ddp` (ranks re-run train.py) and with `ddp_spa
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -13,9 +12,8 @@ from omegaconf import OmegaConf
 from attention_nmt.evaluating import evaluate
 from attention_nmt.results import read_hypotheses
 from attention_nmt.training import train
-from tests.conftest import TINY, compose_config
+from tests.conftest import TINY, compose_config, run_script
 
-ROOT = Path(__file__).resolve().parents[2]
 # TINY, minus what the DDP trainer configs decide; 8 sentences an eval batch gives each rank several batches.
 DDP_TINY = [o for o in TINY if not o.startswith(("trainer.devices", "trainer.accelerator", "logger="))]
 DDP_TINY += ["data.eval_batch_size=8"]
@@ -24,8 +22,7 @@ PLAIN_DDP = ["trainer=ddp", "trainer.accelerator=cpu", "trainer.devices=2", "tra
 
 
 def _train_py(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
-    done = subprocess.run([sys.executable, str(ROOT / "train.py"), *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=900)
+    done = run_script("train.py", args, cwd)
     assert done.returncode == 0, done.stderr[-4000:]
     return done
 

@@ -4,7 +4,6 @@ README promises, joblib runs jobs in parallel, submitit runs jobs, and Optuna se
 import csv
 import json
 import subprocess
-import sys
 from datetime import datetime
 from pathlib import Path
 
@@ -14,9 +13,8 @@ from hydra import compose, initialize_config_dir
 from hydra.types import RunMode
 from omegaconf import OmegaConf
 
-from tests.conftest import CONF_DIR, TINY
+from tests.conftest import CONF_DIR, TINY, run_script
 
-ROOT = Path(__file__).resolve().parents[2]
 SWEEP_TINY = [o for o in TINY if not o.startswith("logger=")] + ["logger=csv"]
 
 
@@ -73,8 +71,7 @@ def test_optuna_search_maximises_over_lr_dropout_and_hidden_size():
 
 
 def _train_py(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
-    done = subprocess.run([sys.executable, str(ROOT / "train.py"), *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=900)
+    done = run_script("train.py", args, cwd)
     assert done.returncode == 0, done.stderr[-4000:]
     return done
 

@@ -2,29 +2,19 @@
 evaluate.py."""
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-from tests.conftest import TINY
+from tests.conftest import TINY, run_script
 from tests.tracking.offline_runs import offline_runs
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _run(script: str, args: list[str], cwd: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "WANDB_MODE": "offline"}  # never reach for the W&B cloud from a test
-    return subprocess.run([sys.executable, str(ROOT / script), *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=600, env=env)
 
 
 def test_multirun_trains_each_arm_in_its_own_folder_and_evaluate_reads_one(tmp_path):
     tiny = [o for o in TINY if not o.startswith("logger=")]
-    done = _run("train.py", ["-m", "attention=none,additive,multiplicative", *tiny,
-                             f"paths.cache_dir={tmp_path}/cache", f"hydra.sweep.dir={tmp_path}/multirun"], tmp_path)
+    done = run_script("train.py", ["-m", "attention=none,additive,multiplicative", *tiny,
+                                   f"paths.cache_dir={tmp_path}/cache", f"hydra.sweep.dir={tmp_path}/multirun"],
+                      tmp_path, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     jobs = sorted(p for p in (tmp_path / "multirun").iterdir() if p.is_dir() and not p.name.startswith("."))
     assert len(jobs) == 3
@@ -44,8 +34,9 @@ def test_multirun_trains_each_arm_in_its_own_folder_and_evaluate_reads_one(tmp_p
     assert all(r[0].summary["state"] == "finished" for r in runs.values())
 
     ckpt = arms["none"] / "checkpoints" / "last.ckpt"
-    evaluated = _run("evaluate.py", [f"ckpt_path={ckpt}", f"hydra.run.dir={tmp_path}/eval",
-                                     f"paths.cache_dir={tmp_path}/cache", "trainer.enable_progress_bar=false"], tmp_path)
+    evaluated = run_script("evaluate.py", [f"ckpt_path={ckpt}", f"hydra.run.dir={tmp_path}/eval",
+                                           f"paths.cache_dir={tmp_path}/cache", "trainer.enable_progress_bar=false"],
+                           tmp_path, timeout=600)
     assert evaluated.returncode == 0, evaluated.stderr[-3000:]
     assert json.loads((tmp_path / "eval" / "results.json").read_text())["test"]["n"] == 40
     [evaluation] = offline_runs(tmp_path / "eval")
@@ -55,7 +46,7 @@ def test_multirun_trains_each_arm_in_its_own_folder_and_evaluate_reads_one(tmp_p
 
 
 def test_bad_override_exits_nonzero_naming_the_key(tmp_path):
-    done = _run("train.py", ["model.dropout=1.5", f"hydra.run.dir={tmp_path}/run"], tmp_path)
+    done = run_script("train.py", ["model.dropout=1.5", f"hydra.run.dir={tmp_path}/run"], tmp_path, timeout=600)
     assert done.returncode != 0
     assert "model.dropout=1.5" in done.stderr
     assert not (tmp_path / "run" / "results.json").exists()
