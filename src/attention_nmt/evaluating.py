@@ -54,7 +54,7 @@ def evaluate(cfg: EvaluateConfig) -> dict[str, Any]:
     trainer = make_trainer(cfg.trainer, cfg.callbacks, cfg.logger, run_dir)
     extra = {"config": to_plain(cfg), "checkpoint": str(Path(cfg.ckpt_path).resolve()),
              "trained_with": {k: module.hparams[k] for k in ("model", "encoder", "attention", "data")}}
-    return test_and_write(trainer, module, datamodule, run_dir, None, extra)
+    return test_and_write(trainer, module, datamodule, run_dir, None, extra, cfg.evaluation)
 
 
 def evaluate_task(cfg: DictConfig) -> float:

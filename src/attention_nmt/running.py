@@ -1,5 +1,5 @@
 """What training and evaluation share: the Lightning Trainer built from config, and the test pass that
-writes results.json and hypotheses.tsv into the run folder.
+writes results.json and hypotheses.tsv (and, for attention arms, attention.json) into the run folder.
 
 Under DDP each rank decodes its own share of the test split; `ResultsWriter` gathers the hypotheses of
 every rank and rank 0 alone writes the files. BLEU itself is summed exactly across ranks by the metric.
@@ -18,6 +18,7 @@ from hydra.utils import instantiate
 from lightning.pytorch.callbacks import Callback, ProgressBar
 from lightning.pytorch.utilities import rank_zero_only
 
+from attention_nmt.attention_record import forced_aer, heatmap_sentences, pick_by_length, write_attention
 from attention_nmt.data.datamodule import TranslationDataModule
 from attention_nmt.distributed import OwnMetricStates, gather_objects, resolve_strategy
 from attention_nmt.lit_module import TranslationModule
@@ -40,10 +41,11 @@ def make_trainer(trainer_cfg: Any, callbacks: dict[str, Any], loggers: dict[str,
 
 
 def test_and_write(trainer: L.Trainer, module: TranslationModule, datamodule: TranslationDataModule, run_dir: Path,
-                   ckpt_path: str | None, extra: dict[str, Any]) -> dict[str, Any]:
+                   ckpt_path: str | None, extra: dict[str, Any], evaluation: Any) -> dict[str, Any]:
     """Decode the test split, write results.json + hypotheses.tsv (rank 0) and log the BLEU table; returns the
-    results (under ddp_spawn the ranks ran in other processes, so they are read back from results.json)."""
-    writer = ResultsWriter(run_dir, extra)
+    results (under ddp_spawn the ranks ran in other processes, so they are read back from results.json).
+    `evaluation` is the run's EvaluationConfig (buckets, heatmap sentences)."""
+    writer = ResultsWriter(run_dir, extra, evaluation)
     trainer.callbacks.append(writer)
     try:
         trainer.test(module, datamodule=datamodule, ckpt_path=ckpt_path, verbose=False, weights_only=True)
@@ -55,15 +57,18 @@ def test_and_write(trainer: L.Trainer, module: TranslationModule, datamodule: Tr
     if rank_zero_only.rank == 0:
         test = results["test"]
         log.info("Test BLEU %.2f (%s)\n%s", test["bleu"], results["bleu_signature"], bleu_table(test))
+        if "aer" in test:
+            log.info("Test AER %.3f (attention against the gold alignments, forced decoding)", test["aer"]["aer"])
         log.info("Run files: %s (results.json, hypotheses.tsv, checkpoints/)", run_dir.resolve())
     return results
 
 
 class ResultsWriter(Callback):
-    """At the end of a test pass: gathers every rank's (index, hypothesis) rows; rank 0 writes the files."""
+    """At the end of a test pass: gathers every rank's (index, hypothesis) rows; rank 0 measures AER (gold
+    alignments only), writes the files and keeps the attention of a few test sentences."""
 
-    def __init__(self, run_dir: Path, extra: dict[str, Any]) -> None:
-        self.run_dir, self.extra = run_dir, extra
+    def __init__(self, run_dir: Path, extra: dict[str, Any], evaluation: Any) -> None:
+        self.run_dir, self.extra, self.evaluation = run_dir, extra, evaluation
         self.results: Optional[dict[str, Any]] = None
 
     def on_test_end(self, trainer: L.Trainer, pl_module: TranslationModule) -> None:
@@ -72,7 +77,13 @@ class ResultsWriter(Callback):
                         "decoding": to_plain(pl_module.decoding), "bleu_signature": pl_module.test_bleu.signature(),
                         "test": pl_module.test_result}
         if trainer.is_global_zero:
+            data, cfg = trainer.datamodule.splits["test"], self.evaluation
+            aer = forced_aer(pl_module, data, cfg.bucket_edges, trainer.datamodule.cfg.eval_batch_size)
+            if aer is not None:
+                self.results["test"] = {**self.results["test"], "aer": aer}
             _write(self.run_dir, self.results, rows, trainer.datamodule)
+            chosen = pick_by_length(data.src_words, cfg.heatmap_sentences, cfg.heatmap_max_words)
+            write_attention(self.run_dir, heatmap_sentences(pl_module, data, chosen))
         trainer.strategy.barrier("results written")
 
 

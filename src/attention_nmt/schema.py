@@ -70,6 +70,8 @@ class TrainerConfig:
 @dataclass
 class EvaluationConfig:
     bucket_edges: List[int] = field(default_factory=lambda: [10, 20, 30, 40, 50])  # source words; 51+ is the last
+    heatmap_sentences: int = 4  # test sentences (spread over lengths) whose attention goes to attention.json
+    heatmap_max_words: int = 40  # ... of at most this many source words, so the heatmaps stay legible
 
     def __post_init__(self) -> None:
         make_buckets(self.bucket_edges)  # raises ConfigError naming evaluation.bucket_edges
@@ -84,7 +86,8 @@ class PathsConfig:
 @dataclass
 class TrainConfig:
     seed: int = 1234
-    experiment: str = "default"  # the experiment/sweep this run belongs to (W&B group, report grouping)
+    experiment_name: str = "default"  # the experiment/sweep this run belongs to (W&B group, report grouping)
+    seeds: int = 1  # experiment multiruns: seeds per arm (seed, seed+1, ...), see conf/experiment/
     model: ModelConfig = field(default_factory=ModelConfig)
     encoder: EncoderConfig = MISSING
     attention: AttentionConfig = MISSING
@@ -135,8 +138,17 @@ SCHEMAS = {
 }
 
 
+def seed_list(first: int, count: int) -> str:
+    """`count` consecutive seeds from `first` as a Hydra sweep ("1234,1235,1236"), for `seeds=N`."""
+    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+        raise ConfigError(f"seeds={count!r}: must be a whole number of seeds per arm, at least 1.")
+    return ",".join(str(first + i) for i in range(count))
+
+
 def register_configs() -> None:
-    """Register every schema in Hydra's ConfigStore under the group whose YAML files use it."""
+    """Register every schema in Hydra's ConfigStore under the group whose YAML files use it, and the
+    `seed_list` resolver the experiment configs' sweeps use."""
+    OmegaConf.register_new_resolver("seed_list", seed_list, replace=True)
     cs = ConfigStore.instance()
     cs.store(name="train_schema", node=TrainConfig)
     cs.store(name="evaluate_schema", node=EvaluateConfig)

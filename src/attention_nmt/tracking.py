@@ -24,13 +24,11 @@ from urllib.parse import urlparse
 
 import lightning as L
 import numpy as np
-import torch
 from lightning.pytorch.loggers import WandbLogger
 from lightning.pytorch.utilities import rank_zero_only
 
-from attention_nmt.data.batching import collate
-from attention_nmt.data.tokenization import SPECIAL_IDS
-from attention_nmt.evaluation.alignments import figure_pixels, fold_to_words, heatmap_figure, words
+from attention_nmt.attention_record import heatmap_sentences, pick_by_length
+from attention_nmt.evaluation.alignments import figure_pixels, heatmap_figure
 
 ARM_KEYS = ("attention.name", "encoder.name", "data.name")  # the run's tags, in this order
 
@@ -163,29 +161,20 @@ class WandbMedia(L.Callback):
             for logger in loggers:
                 logger.experiment.log({**media, "trainer/global_step": trainer.global_step})
 
-    @torch.no_grad()
     def heatmaps(self, trainer: L.Trainer, pl_module: L.LightningModule) -> dict[str, tuple[np.ndarray, str]]:
         """{"val/attention/<words>w_<index>": (image, caption)}: greedy translations of the chosen sentences
         with their attention folded to words; empty for attention=none."""
         data = trainer.datamodule.splits["validation"]
-        batch = collate([data[i] for i in self.chosen], SPECIAL_IDS.pad, SPECIAL_IDS.bos)
-        batch = batch._replace(src=batch.src.to(pl_module.device), src_lengths=batch.src_lengths.to(pl_module.device))
         was_training = pl_module.training
         pl_module.eval()
-        hyps = pl_module.translate(batch, beam_size=1)
+        sentences = heatmap_sentences(pl_module, data, self.chosen, beam_size=1)
         pl_module.train(was_training)
-        src_tok, trg_tok = pl_module.tokenizers
         images = {}
-        for i, hyp in zip(self.chosen, hyps):
-            if hyp.weights is None:  # attention=none has no weights to draw
-                return {}
-            src_pieces = [src_tok.id_to_token(t) for t in data.src_ids[i]]
-            trg_pieces = [trg_tok.id_to_token(t) for t in [*hyp.tokens, SPECIAL_IDS.eos]]
-            weights = hyp.weights[: len(trg_pieces), : len(src_pieces)].float().cpu().numpy()
-            matrix = fold_to_words(weights, src_pieces, trg_pieces)
+        for s in sentences:
+            i = s["index"]
             title = f"validation #{i}, {data.src_words[i]} source words, step {trainer.global_step}"
-            pixels = figure_pixels(heatmap_figure(matrix, words(src_pieces), words(trg_pieces), title))
-            images[f"val/attention/{data.src_words[i]}w_{i}"] = (pixels, data.sources[i])
+            fig = heatmap_figure(np.asarray(s["weights"]), s["source_words"], s["target_words"], title)
+            images[f"val/attention/{data.src_words[i]}w_{i}"] = (figure_pixels(fig), data.sources[i])
         return images
 
     def on_test_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
@@ -196,15 +185,6 @@ class WandbMedia(L.Callback):
         for logger in loggers:
             log_test_result(logger, result, pl_module.test_bleu.signature(), pl_module.num_parameters,
                             trainer.global_step)
-
-
-def pick_by_length(src_words: Sequence[int], n: int, max_words: int) -> list[int]:
-    """n sentence indices spread evenly over the length range (shortest to longest up to max_words)."""
-    candidates = sorted((length, i) for i, length in enumerate(src_words) if length <= max_words)
-    if not candidates or n <= 0:
-        return []
-    positions = np.linspace(0, len(candidates) - 1, num=min(n, len(candidates))).round().astype(int)
-    return [candidates[p][1] for p in dict.fromkeys(positions.tolist())]
 
 
 BUCKET_COLUMNS = ["bucket", "lower", "upper", "length", "sentences", "bleu"]

@@ -79,7 +79,7 @@ def fit_and_test(cfg: TrainConfig, trainer: L.Trainer, module: TranslationModule
                  "train_tokens_per_s": metrics["train_tokens_per_s"], "global_step": trainer.global_step,
                  "num_train_pairs": len(datamodule.splits["train"]), "num_filtered": datamodule.num_filtered,
                  "checkpoint": best or None}
-        results = test_and_write(trainer, module, datamodule, run_dir, best or None, extra)
+        results = test_and_write(trainer, module, datamodule, run_dir, best or None, extra, cfg.evaluation)
         metrics["test/bleu"] = results["test"]["bleu"]
     return metrics
 

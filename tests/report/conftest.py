@@ -23,7 +23,7 @@ def tiny_multirun(tmp_path_factory, cache_dir) -> Path:
     root = tmp_path_factory.mktemp("multirun")
     for i, arm in enumerate(ARMS):
         run_dir = root / f"{i}_{arm}_bigru_synthetic_reverse_map_s1234"
-        cfg = compose_config("train", [*TINY, *LONGER, f"attention={arm}", "experiment=tiny_report"], run_dir,
+        cfg = compose_config("train", [*TINY, *LONGER, f"attention={arm}", "experiment_name=tiny_report"], run_dir,
                              cache_dir)
         train(OmegaConf.to_object(cfg))
     make_failed(root / "2_multiplicative_bigru_synthetic_reverse_map_s1234", "RuntimeError: loss is NaN")

@@ -31,7 +31,7 @@ def degrade(references: Sequence[str], keep: float, seed: int) -> list[str]:
 
 
 def make_run(folder: Path, attention: str, hypotheses: Sequence[str], test: tuple[list[int], list[str], list[str]],
-             seed: int = 1, data: str = "toy", experiment: str = "default", max_train_len: Optional[int] = None,
+             seed: int = 1, data: str = "toy", experiment_name: str = "default", max_train_len: Optional[int] = None,
              num_parameters: int = 1000) -> Path:
     """A finished run folder for these hypotheses on this test set."""
     lengths, sources, references = test
@@ -39,7 +39,7 @@ def make_run(folder: Path, attention: str, hypotheses: Sequence[str], test: tupl
     (folder / ".hydra").mkdir(exist_ok=True)
     metric = BucketedBLEU(EDGES)
     metric.update(list(hypotheses), list(references), list(lengths))
-    config: dict[str, Any] = {"seed": seed, "experiment": experiment, "attention": {"name": attention},
+    config: dict[str, Any] = {"seed": seed, "experiment_name": experiment_name, "attention": {"name": attention},
                               "encoder": {"name": "bigru", "cell": "gru"},
                               "data": {"name": data, "max_train_len": max_train_len},
                               "paths": {"output_dir": str(folder)}}

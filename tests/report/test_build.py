@@ -137,3 +137,24 @@ def test_report_warns_when_an_arm_repeats_a_seed(tmp_path):
     report = build_report([tmp_path], resamples=20)
     [warning] = report.scores[0].warnings
     assert "seed 3 appears in several runs" in warning and warning in report.files["markdown"].read_text()
+
+
+def test_report_shows_attention_heatmaps_and_the_aer_each_run_measured(report, tiny_multirun):
+    additive = json.loads((tiny_multirun / "1_additive_bigru_synthetic_reverse_map_s1234" / "results.json").read_text())
+    aer = additive["test"]["aer"]
+    [section] = report.sections
+    caption, (headers, rows) = section.tables[-1]
+    assert caption.startswith("Alignment error rate") and [r[0] for r in rows] == ["additive"]  # none has no attention
+    assert headers[2] == f"all (links={aer['links']})"
+    assert rows[0][2] == f"{aer['aer']:.3f}"
+    filled = [b for b in aer["buckets"] if b["aer"] is not None]
+    assert [r for r in rows[0][3:] if r != "-"] == [f"{b['aer']:.3f}" for b in filled]
+    sentences = json.loads((tiny_multirun / "1_additive_bigru_synthetic_reverse_map_s1234" / "attention.json")
+                           .read_text())["sentences"]
+    assert [h.path.name for h in section.heatmaps] == [f"attention_additive_{s['index']}.png" for s in sentences]
+    for heatmap in section.heatmaps:
+        with Image.open(heatmap.path) as image:
+            pixels = image.convert("L").getextrema()
+        assert pixels[0] < 50 and pixels[1] > 200  # dark background, bright attention cells and labels
+    markdown = report.files["markdown"].read_text(encoding="utf-8")
+    assert "Alignment error rate" in markdown and f"]({section.heatmaps[0].path.name})" in markdown

@@ -26,7 +26,8 @@ def page(tiny_multirun, tmp_path_factory):
 def test_report_html_needs_no_other_file(page):
     html = page.read_text(encoding="utf-8")
     assert re.findall(r'(?:src|href)="(?!data:)', html) == []  # every image inline; no links, scripts or styles
-    assert html.count('src="data:image/png;base64,') == 1
+    heatmaps = sorted(page.parent.glob("attention_*.png"))  # the additive arm's test sentences
+    assert len(heatmaps) == 4 and html.count('src="data:image/png;base64,') == 1 + len(heatmaps)
     assert "<table>" in html and "Runs" in html
 
 

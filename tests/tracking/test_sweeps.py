@@ -37,7 +37,7 @@ def test_sweep_file_is_valid_for_wandb(path):
     assert sweep["metric"]["name"] in LOGGED_METRICS and sweep["metric"]["goal"] == "maximize"
     assert (ROOT / sweep["program"]).is_file()
     assert sweep["command"][:4] == ["${env}", "${interpreter}", "${program}", "${args_no_hyphens}"]
-    assert any(a.startswith("experiment=") for a in fixed_arguments(sweep))  # its W&B group and report grouping
+    assert any(a.split("=")[0] in ("experiment", "experiment_name") for a in fixed_arguments(sweep))  # W&B group
 
 
 def combinations(sweep: dict[str, Any]) -> list[dict[str, Any]]:
@@ -96,7 +96,7 @@ def test_grid_sweep_runs_locally_each_job_a_wandb_run_in_the_sweep_group(tmp_pat
     sweep_file.write_text(
         "name: tiny\nprogram: train.py\nmethod: grid\nmetric: {name: val/bleu, goal: maximize}\n"
         "parameters:\n  attention: {values: [none, additive]}\n"
-        "command:\n  - ${env}\n  - ${interpreter}\n  - ${program}\n  - ${args_no_hyphens}\n  - experiment=tiny_grid\n")
+        "command:\n  - ${env}\n  - ${interpreter}\n  - ${program}\n  - ${args_no_hyphens}\n  - experiment_name=tiny_grid\n")
     tiny = [o for o in TINY if not o.startswith("logger=")] + ["test=false"]
     done = subprocess.run([sys.executable, "-m", "attention_nmt.sweeps", str(sweep_file), "--run", *tiny,
                            f"paths.cache_dir={tmp_path}/cache", f"hydra.sweep.dir={tmp_path}/multirun"],

@@ -1,6 +1,7 @@
 """W&B conventions that need no run: mode, config flattening, group, run name, heatmap choice, bucket rows."""
 
-from attention_nmt.tracking import bucket_rows, default_group, flatten_config, pick_by_length, run_name, wandb_mode
+from attention_nmt.attention_record import pick_by_length
+from attention_nmt.tracking import bucket_rows, default_group, flatten_config, run_name, wandb_mode
 
 
 def test_wandb_mode_respects_the_users_choice_and_defaults_to_offline(tmp_path):

@@ -26,7 +26,7 @@ def finished(tmp_path_factory, cache_dir):
 
     run_dir = tmp_path_factory.mktemp("wandb_run")
     with wandb_offline_in_process():
-        cfg = compose_config("train", [*WITH_WANDB, "experiment=tiny_ablation", "tags=[smoke]",
+        cfg = compose_config("train", [*WITH_WANDB, "experiment_name=tiny_ablation", "tags=[smoke]",
                                        "logger.wandb.log_model=true"], run_dir, cache_dir)
         train(OmegaConf.to_object(cfg))
     results = json.loads((run_dir / "results.json").read_text())

@@ -30,13 +30,15 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class EncodedSplit(Dataset):
-    """One split: texts, source length in words, and token ids (ending in </s>)."""
+    """One split: texts, source length in words, token ids (ending in </s>) and, where the corpus has them
+    (synthetic tasks), gold word alignments in Pharaoh format."""
 
     sources: list[str]
     references: list[str]
     src_words: list[int]
     src_ids: list[list[int]]
     trg_ids: list[list[int]]
+    alignments: Optional[list[str]] = None
 
     def __len__(self) -> int:
         return len(self.sources)
@@ -65,13 +67,14 @@ class TranslationDataModule(L.LightningDataModule):
         if self.splits:
             return
         corpus = self.cfg.load(self.cache_dir)
-        texts = {}
+        texts, gold = {}, {}
         for split in ("train", "validation", "test"):
             if split not in corpus:
                 raise DataFormatError(f"data={self.cfg.name}: the corpus has no '{split}' split "
                                       f"(it has {sorted(corpus)}); every corpus needs train, validation and test.")
             pairs = corpus[split]["translation"]
             texts[split] = ([p[self.cfg.src_lang] for p in pairs], [p[self.cfg.trg_lang] for p in pairs])
+            gold[split] = corpus[split]["alignment"] if "alignment" in corpus[split].column_names else None
         if self.src_tokenizer is None:  # trained on the train split only
             self.src_tokenizer = cached_tokenizer(texts["train"][0], self.cfg.tokenizer, self.cache_dir)
             self.trg_tokenizer = cached_tokenizer(texts["train"][1], self.cfg.tokenizer, self.cache_dir)
@@ -79,13 +82,17 @@ class TranslationDataModule(L.LightningDataModule):
             keep = [i for i, s in enumerate(texts["train"][0]) if source_words(s) <= self.cfg.max_train_len]
             self.num_filtered = len(texts["train"][0]) - len(keep)
             texts["train"] = tuple([side[i] for i in keep] for side in texts["train"])
+            gold["train"] = None if gold["train"] is None else [gold["train"][i] for i in keep]
             log.info("data.max_train_len=%d kept %d training pairs, dropped %d longer ones",
                      self.cfg.max_train_len, len(keep), self.num_filtered)
         if self.cfg.max_valid_sentences is not None:
             texts["validation"] = tuple(side[: self.cfg.max_valid_sentences] for side in texts["validation"])
+            if gold["validation"] is not None:
+                gold["validation"] = gold["validation"][: self.cfg.max_valid_sentences]
         for split, (src, trg) in texts.items():
             self.splits[split] = EncodedSplit(src, trg, [source_words(s) for s in src],
-                                              encode(self.src_tokenizer, src), encode(self.trg_tokenizer, trg))
+                                              encode(self.src_tokenizer, src), encode(self.trg_tokenizer, trg),
+                                              gold[split])
             log.info("%s: %d pairs", split, len(src))
 
     def save_tokenizers(self, folder: Path) -> None:

@@ -6,6 +6,7 @@ scores them, and writes into `out` (default: `report/` in the multirun folder, o
   report.md        verdicts, tables (BLEU with intervals; difference to `none` with p-values), runs and method
   bleu.csv         every number of the tables, one row per test set, arm and slice
   runs.csv         every run folder found, with its status (finished / failed / incomplete) and why
+  attention_<arm>_<sentence>.png   attention heatmaps of a few test sentences per attention arm
   report.html      all of it on one self-contained page
 """
 
@@ -14,13 +15,13 @@ from __future__ import annotations
 import csv
 import logging
 import os
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional, Sequence
 
 from attention_nmt.report.collect import OK, ReportError, Run, collect, is_run_folder
-from attention_nmt.report.figures import bleu_by_length_figure, figure_bytes, save_figure
+from attention_nmt.report.attention import aer_table, heatmaps
+from attention_nmt.report.figures import bleu_by_length_figure, figure_bytes, file_safe, save_figure
 from attention_nmt.report.grouping import make_comparisons
 from attention_nmt.report.html import Section, method_note, page
 from attention_nmt.report.scores import ComparisonScores, score_comparison
@@ -65,7 +66,7 @@ def default_out(paths: Sequence[Path]) -> Path:
 def wandb_group(runs: Sequence[Run], paths: Sequence[Path]) -> Optional[str]:
     """The runs' shared `experiment` (as their W&B runs are grouped); else, for one multirun folder, the group
     training gave its jobs (multirun_<date>_<time>); else none."""
-    experiments = {str(r.config.get("experiment")) for r in runs if r.config.get("experiment")}
+    experiments = {str(r.config.get("experiment_name")) for r in runs if r.config.get("experiment_name")}
     if len(experiments) == 1 and (name := experiments.pop()) != "default":
         return name
     if len(paths) == 1 and not is_run_folder(Path(paths[0])):
@@ -74,16 +75,16 @@ def wandb_group(runs: Sequence[Run], paths: Sequence[Path]) -> Optional[str]:
     return None
 
 
+AER_CAPTION = ("Alignment error rate of the attention against the gold alignments (forced decoding of the "
+               "references; mean over seeds; lower is better)")
+
+
 def _tables(scores: ComparisonScores) -> list[tuple[str, Table]]:
     tables = [("BLEU per arm: mean over seeds [95% bootstrap interval]", bleu_table(scores))]
     deltas = delta_table(scores)
     if deltas is not None:
         tables.append(("Difference to `none` in BLEU points (paired bootstrap p-value)", deltas))
     return tables
-
-
-def _file_safe(name: str) -> str:
-    return re.sub(r"[^\w.-]+", "_", name)
 
 
 def _unusable_note(runs: Sequence[Run]) -> list[str]:
@@ -116,9 +117,13 @@ def build_report(paths: Sequence[Path], out: Optional[Path] = None, resamples: i
     for comparison in comparisons:
         scores = score_comparison(comparison, resamples, seed)
         fig = bleu_by_length_figure(scores)
-        stem = "bleu_by_length" if len(comparisons) == 1 else f"bleu_by_length_{_file_safe(comparison.name)}"
+        stem = "bleu_by_length" if len(comparisons) == 1 else f"bleu_by_length_{file_safe(comparison.name)}"
         report.figures[comparison.name] = save_figure(fig, out / stem)
-        report.sections.append(Section(scores, verdict(scores), figure_bytes(fig, "png"), _tables(scores)))
+        tables = _tables(scores)
+        if (aer := aer_table(comparison)) is not None:
+            tables.append((AER_CAPTION, aer))
+        maps = heatmaps(comparison, out, "attention" if len(comparisons) == 1 else f"attention_{file_safe(comparison.name)}")
+        report.sections.append(Section(scores, verdict(scores), figure_bytes(fig, "png"), tables, maps))
         for warning in scores.warnings:
             log.warning(warning)
     runs_tab = runs_table(runs, root)
@@ -143,6 +148,9 @@ def markdown(report: Report, runs_tab: Table, notes: Sequence[str]) -> str:
                   f"![BLEU against source length]({figure})", ""]
         for caption, table in section.tables:
             lines += [f"### {caption}", "", to_markdown(table), ""]
+        if section.heatmaps:
+            lines += ["### Attention on test sentences", ""]
+            lines += [f"![{h.caption}]({h.path.name})\n" for h in section.heatmaps]
         lines += [f"> {w}\n" for w in section.scores.warnings]
         lines += [method_note(section.scores.resamples, section.scores.seed, comparison.signature), ""]
     lines += ["## Runs", "", to_markdown(runs_tab), ""]

@@ -8,6 +8,7 @@ headless.
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -79,3 +80,8 @@ def save_figure(fig: Figure, stem: Path) -> dict[str, Path]:
         path.write_bytes(figure_bytes(fig, fmt))
         paths[fmt] = path
     return paths
+
+
+def file_safe(name: str) -> str:
+    """`name` with every run of characters that are unsafe in file names replaced by "_"."""
+    return re.sub(r"[^\w.-]+", "_", name)

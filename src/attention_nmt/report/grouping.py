@@ -135,7 +135,7 @@ def make_comparisons(runs: list[Run]) -> list[Comparison]:
     comparisons = []
     for test_id, members in by_test.items():
         first = members[0]
-        experiments = {str(r.config.get("experiment")) for r in members}
+        experiments = {str(r.config.get("experiment_name")) for r in members}
         comparisons.append(Comparison(
             name=str(first.config.get("data.name", "test")), test_id=test_id,
             buckets=[{k: b[k] for k in ("label", "lower", "upper")} for b in first.results["test"]["buckets"]],

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import base64
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from html import escape
 from typing import Optional, Sequence
 
+from attention_nmt.report.attention import Heatmap
 from attention_nmt.report.scores import ComparisonScores
 from attention_nmt.report.tables import ALPHA, Table
 from attention_nmt.report.verdict import Verdict
@@ -35,6 +36,7 @@ class Section:
     verdict: Verdict
     png: bytes
     tables: list[tuple[str, Table]]  # (caption, table)
+    heatmaps: list[Heatmap] = field(default_factory=list)  # attention of a few test sentences per attention arm
 
 
 def method_note(resamples: int, seed: int, signature: str) -> str:
@@ -77,6 +79,11 @@ def section_html(section: Section) -> str:
              f'src="data:image/png;base64,{image}"></p>']
     for caption, table in section.tables:
         parts += [f"<h3>{text_html(caption)}</h3>", table_html(table)]
+    if section.heatmaps:
+        parts.append("<h3>Attention on test sentences</h3>")
+        parts += [f'<figure><img alt="{escape(h.caption)}" src="data:image/png;base64,'
+                  f'{base64.b64encode(h.png).decode("ascii")}"><figcaption class="note">{escape(h.caption)}'
+                  "</figcaption></figure>" for h in section.heatmaps]
     parts += [f'<p class="warning">{escape(w)}</p>' for w in section.scores.warnings]
     note = method_note(section.scores.resamples, section.scores.seed, comparison.signature)
     parts.append(f'<p class="note">{text_html(note)}</p>')
