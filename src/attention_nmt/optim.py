@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from enum import Enum
+from functools import partial
 from typing import Any, Iterable
 
 import torch
@@ -35,6 +36,7 @@ class OptimConfig:
     label_smoothing: float = 0.0
     scheduler: SchedulerName = SchedulerName.none
     decay: float = 0.5
+    decay_start: int = 0  # exponential: epochs at the full rate before halving starts (Luong et al.: 5, or 8)
     patience: int = 2
     monitor: str = "val/bleu"  # what plateau watches; bleu is maximised, loss minimised
 
@@ -45,6 +47,8 @@ class OptimConfig:
             raise ConfigError(f"optim.label_smoothing={self.label_smoothing}: must lie in [0, 1).")
         if not 0.0 < self.decay <= 1.0:
             raise ConfigError(f"optim.decay={self.decay}: must lie in (0, 1].")
+        if self.decay_start < 0:
+            raise ConfigError(f"optim.decay_start={self.decay_start}: must be a number of epochs >= 0.")
 
     def build(self, parameters: Iterable[torch.nn.Parameter]) -> dict[str, Any]:
         """What `configure_optimizers` returns: the optimizer and, if any, its lr scheduler."""
@@ -59,9 +63,15 @@ class OptimConfig:
         if self.scheduler is SchedulerName.none:
             return {"optimizer": optimizer}
         if self.scheduler is SchedulerName.exponential:
-            scheduler = torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=self.decay)
+            factor = partial(delayed_decay, decay=self.decay, start=self.decay_start)
+            scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
             return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "epoch"}}
         mode = "max" if "bleu" in self.monitor else "min"
         scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode=mode, factor=self.decay,
                                                                patience=self.patience)
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "monitor": self.monitor}}
+
+
+def delayed_decay(epoch: int, decay: float, start: int) -> float:
+    """The lr factor after `epoch` epochs: 1 for the first `start`, then times `decay` per epoch."""
+    return decay ** max(0, epoch - start)

@@ -81,10 +81,19 @@ class ResultsWriter(Callback):
             aer = forced_aer(pl_module, data, cfg.bucket_edges, trainer.datamodule.cfg.eval_batch_size)
             if aer is not None:
                 self.results["test"] = {**self.results["test"], "aer": aer}
+                _log_aer(trainer, aer)
             _write(self.run_dir, self.results, rows, trainer.datamodule)
             chosen = pick_by_length(data.src_words, cfg.heatmap_sentences, cfg.heatmap_max_words)
             write_attention(self.run_dir, heatmap_sentences(pl_module, data, chosen))
         trainer.strategy.barrier("results written")
+
+
+def _log_aer(trainer: L.Trainer, aer: dict[str, Any]) -> None:
+    """test/aer and test/aer_len/<bucket> to every logger (W&B summary and CSV), beside test/bleu."""
+    metrics = {"test/aer": aer["aer"], **{f"test/aer_len/{b['label']}": b["aer"] for b in aer["buckets"]
+                                          if b["aer"] is not None}}
+    for logger in trainer.loggers:
+        logger.log_metrics(metrics, step=trainer.global_step)
 
 
 def _write(run_dir: Path, results: dict[str, Any], rows: list[tuple[int, str]],

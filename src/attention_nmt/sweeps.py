@@ -2,7 +2,7 @@
 
 `python -m attention_nmt.sweeps sweeps/bottleneck.yaml` prints the `train.py -m ...` command that runs
 the sweep file's grid locally (no W&B account needed); `--run` runs it, with any extra Hydra overrides
-appended. Each job then logs its own W&B run, grouped under the sweep's `experiment=` name.
+appended. Each job then logs its own W&B run, grouped under the sweep's experiment name.
 
 Only grid sweeps translate: random and bayes sweeps draw their values on the W&B server (locally, the
 Optuna sweeper does that job: `hparams_search=optuna`).

@@ -1,6 +1,7 @@
 """Test-time attention: forced-decoding AER against the synthetic task's gold alignments, computed with a
 model whose attention is set by hand, and what a trained run writes (results.json test.aer, attention.json)."""
 
+import csv
 import json
 from types import SimpleNamespace
 
@@ -80,10 +81,16 @@ def test_no_gold_alignments_or_no_attention_means_no_aer(test_split):
 
 
 def test_a_trained_attention_run_writes_aer_and_heatmap_sentences(tiny_config, tmp_path):
-    train(OmegaConf.to_object(tiny_config("attention=additive", "evaluation.heatmap_sentences=3")))
+    train(OmegaConf.to_object(tiny_config("attention=additive", "evaluation.heatmap_sentences=3", "logger=csv")))
     run = tmp_path / "run"
     test = json.loads((run / "results.json").read_text())["test"]
     assert 0.0 <= test["aer"]["aer"] <= 1.0 and test["aer"]["links"] > 0
+    [metrics_file] = run.glob("csv/**/metrics.csv")
+    with metrics_file.open(encoding="utf-8") as f:
+        logged = [row for row in csv.DictReader(f) if row.get("test/aer")]
+    assert len(logged) == 1 and float(logged[0]["test/aer"]) == pytest.approx(test["aer"]["aer"])
+    assert {k for k, v in logged[0].items() if k.startswith("test/aer_len/") and v} == \
+        {f"test/aer_len/{b['label']}" for b in test["aer"]["buckets"] if b["aer"] is not None}
     sentences = json.loads((run / ATTENTION_FILE).read_text())["sentences"]
     assert len(sentences) == 3
     lengths = [len(s["source_words"]) for s in sentences]

@@ -38,6 +38,8 @@ def test_report_cli_writes_the_report_and_an_offline_wandb_run_with_its_media(cl
     [run_dir] = (cli_out / "wandb").glob("offline-run-*")
     media = {p.relative_to(run_dir / "files" / "media").parts[:2] for p in (run_dir / "files" / "media").rglob("*.*")}
     assert {("images", "report"), ("table", "report"), ("html", "report")} <= media
+    heatmaps = list((run_dir / "files" / "media" / "images").rglob("attention/attention_additive_*.png"))
+    assert len(heatmaps) == len(list(cli_out.glob("attention_additive_*.png"))) == 4
 
 
 @pytest.mark.slow

@@ -1,4 +1,5 @@
-"""`python report.py <multirun folder | run folders...> [--out DIR]`: arguments, logging, exit status.
+"""`python report.py <multirun folder | run folders...> [--out DIR]`: arguments, logging, exit status; and
+`ReportWhenDone`, the Hydra callback that makes the same report at the end of an experiment's multirun.
 
 Plain argparse rather than `@hydra.main`: the report takes folders as positional arguments, which Hydra's
 override grammar cannot express, and it composes no config.
@@ -10,7 +11,10 @@ import argparse
 import logging
 import sys
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Any, Optional, Sequence
+
+from hydra.experimental.callback import Callback
+from omegaconf import DictConfig
 
 from attention_nmt.report.build import build_report
 from attention_nmt.report.collect import ReportError
@@ -36,14 +40,20 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="[%(levelname)s] %(name)s: %(message)s")
+    return run_report(args.paths, args.out, args.resamples, args.seed, use_wandb=not args.no_wandb)
+
+
+def run_report(paths: Sequence[Path], out: Optional[Path] = None, resamples: int = DEFAULT_RESAMPLES,
+               seed: int = DEFAULT_SEED, use_wandb: bool = True) -> int:
+    """Build the report, log its verdicts, log it to W&B unless told not to; the exit status (2: no report)."""
     try:
-        report = build_report(args.paths, args.out, args.resamples, args.seed)
+        report = build_report(paths, out, resamples, seed)
     except ReportError as e:
         log.error("%s", e)
         return 2
     for section in report.sections:
         log.info("%s:\n%s", section.scores.comparison.name, section.verdict.text())
-    if not args.no_wandb:
+    if use_wandb:
         from attention_nmt.report.wandb_log import log_report
 
         try:
@@ -53,6 +63,22 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     log.info("Report: %s (figure, report.md, bleu.csv, runs.csv)", report.files["html"])
     return 0
 
+
+class ReportWhenDone(Callback):
+    """Hydra callback the experiment configs register: when every job of a multirun has finished, the
+    report of the sweep folder (Hydra skips this when a job failed: run report.py on the folder then; it
+    lists the failed job). A report problem is logged and never fails the finished sweep."""
+
+    def __init__(self, resamples: int = DEFAULT_RESAMPLES, use_wandb: bool = True) -> None:
+        self.resamples, self.use_wandb = resamples, use_wandb
+
+    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        sweep_dir = Path(config.hydra.sweep.dir)
+        try:
+            run_report([sweep_dir], resamples=self.resamples, use_wandb=self.use_wandb)
+        except Exception as e:  # the runs are complete; say how to make the report by hand
+            log.error("The report of %s failed (%s: %s); the runs are intact: python report.py %s",
+                      sweep_dir, type(e).__name__, e, sweep_dir)
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -18,7 +18,7 @@ PROJECT = "attention-nmt"
 
 
 def log_report(report: Report, project: str = PROJECT, mode: Optional[str] = None) -> Optional[str]:
-    """Figure(s), tables, verdicts and the HTML page as one W&B run; returns its folder (None when disabled)."""
+    """Figure(s), tables (AER included), attention heatmaps, verdicts and the HTML page as one W&B run; returns its folder (None when disabled)."""
     mode = mode or wandb_mode()
     if mode == "disabled":
         return None
@@ -36,6 +36,8 @@ def log_report(report: Report, project: str = PROJECT, mode: Optional[str] = Non
             media[f"{key}/bleu_by_length"] = wandb.Image(str(report.figures[section.scores.comparison.name]["png"]))
             for i, (caption, (headers, rows)) in enumerate(section.tables):
                 media[f"{key}/table_{i}"] = wandb.Table(columns=headers, data=rows)
+            for heatmap in section.heatmaps:  # one key each: different sizes in one list are drawn distorted
+                media[f"{key}/attention/{heatmap.path.stem}"] = wandb.Image(str(heatmap.path), caption=heatmap.caption)
             run.summary[f"{key}/verdict"] = section.verdict.text()
         rows = csv_rows(report.scores)
         media["report/bleu"] = wandb.Table(columns=CSV_COLUMNS, data=[[r[c] for c in CSV_COLUMNS] for r in rows])

@@ -1,0 +1,96 @@
+"""The experiment configs (conf/experiment/) and paper scales (conf/scale/): each composes into a valid typed
+config, names its experiment, sweeps the arms it promises (seeds=N adds seeds), and trains one step."""
+
+from __future__ import annotations
+
+import csv
+import itertools
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize_config_dir
+from omegaconf import OmegaConf
+
+from attention_nmt.errors import ConfigError
+from attention_nmt.schema import seed_list
+from attention_nmt.training import train
+from tests.conftest import CONF_DIR, ROOT, TINY, compose_config, run_script
+
+EXPERIMENTS = sorted(p.stem for p in (ROOT / "conf" / "experiment").glob("*.yaml"))
+# (experiment, scale) pairs a user runs; the paper scales go with their paper's experiment.
+RUNS = [(e, None) for e in EXPERIMENTS] + [("bahdanau2014", "bahdanau2014_paper"), ("luong2015", "luong2015_paper")]
+# What each experiment sweeps besides the seed.
+SWEEPS = {
+    "bottleneck": {"attention": ["none", "additive", "multiplicative"]},
+    "bottleneck_long": {"attention": ["none", "additive", "multiplicative"]},
+    "bottleneck_synthetic": {"attention": ["none", "additive", "multiplicative"]},
+    "length_generalisation": {"attention": ["none", "additive", "multiplicative"]},
+    "bahdanau2014": {"attention": ["none", "additive"], "data.max_train_len": ["30", "50"]},
+    "luong2015": {"attention.score": ["dot", "general"], "attention.input_feeding": ["true", "false"]},
+}
+
+
+def sweep_params(experiment: str, *overrides: str) -> dict[str, list[str]]:
+    with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
+        cfg = compose("train", overrides=[f"experiment={experiment}", *overrides], return_hydra_config=True)
+    return {k: str(v).split(",") for k, v in cfg.hydra.sweeper.params.items()}
+
+
+def test_every_experiment_file_is_covered():
+    assert set(EXPERIMENTS) == set(SWEEPS)
+
+
+@pytest.mark.parametrize("experiment", EXPERIMENTS)
+def test_experiment_sweeps_its_arms_and_seeds_adds_seeds(experiment):
+    assert sweep_params(experiment) == {**SWEEPS[experiment], "seed": ["1234"]}
+    assert sweep_params(experiment, "seeds=3", "seed=7")["seed"] == ["7", "8", "9"]
+
+
+@pytest.mark.parametrize("experiment", EXPERIMENTS)
+def test_every_job_of_an_experiment_composes_into_a_valid_config(experiment, tmp_path, cache_dir):
+    grid = SWEEPS[experiment]
+    for values in itertools.product(*grid.values()):
+        overrides = [f"experiment={experiment}", *(f"{k}={v}" for k, v in zip(grid, values))]
+        cfg = OmegaConf.to_object(compose_config("train", overrides, tmp_path, cache_dir))  # the typed checks
+        assert cfg.experiment_name == experiment
+        for key, value in zip(grid, values):
+            node = OmegaConf.select(OmegaConf.structured(cfg), key)
+            node = node.name if OmegaConf.is_config(node) else getattr(node, "value", node)  # a group, enum or value
+            assert str(node).lower() == value
+
+
+def test_seeds_must_be_a_positive_count():
+    assert seed_list(5, 2) == "5,6"
+    for bad in (0, -1, True, 1.5):
+        with pytest.raises(ConfigError, match="seeds="):
+            seed_list(1, bad)
+
+
+@pytest.mark.parametrize("experiment,scale", RUNS, ids=[f"{e}+{s}" if s else e for e, s in RUNS])
+def test_experiment_trains_one_fast_dev_run_step(experiment, scale, tmp_path, cache_dir):
+    overrides = [f"experiment={experiment}", "trainer.fast_dev_run=1", "data.eval_batch_size=4", "logger=none",
+                 "trainer.enable_progress_bar=false", "trainer.enable_model_summary=false"]
+    if scale:
+        overrides.append(f"scale={scale}")
+    cfg = OmegaConf.to_object(compose_config("train", overrides, tmp_path / "run", cache_dir))
+    if scale == "bahdanau2014_paper":
+        assert (cfg.model.hidden_size, cfg.model.embedding_size, cfg.model.maxout) == (1000, 620, True)
+        assert (cfg.optim.name.value, cfg.data.batch_size) == ("adadelta", 80)
+    metrics = train(cfg)
+    assert metrics["train/loss"] > 0
+
+
+def test_experiment_multirun_launches_every_arm_and_seed_then_writes_the_report(tmp_path):
+    tiny = [o for o in TINY if not o.startswith("trainer.max_steps")] + ["trainer.max_steps=2"]
+    done = run_script("train.py", ["-m", "experiment=bottleneck", "seeds=2", "seed=5", *tiny,
+                                   f"paths.cache_dir={tmp_path}/cache", f"hydra.sweep.dir={tmp_path}/multirun"],
+                      cwd=ROOT, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    jobs = sorted(p.name for p in Path(tmp_path, "multirun").iterdir() if p.is_dir())
+    assert jobs == [f"{i}_{arm}_bigru_synthetic_reverse_map_s{seed}" for i, (arm, seed) in
+                    enumerate(itertools.product(["none", "additive", "multiplicative"], [5, 6]))] + ["report"]
+    with open(tmp_path / "multirun" / "report" / "bleu.csv", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    assert {(r["arm"], r["runs"], r["seeds"]) for r in rows if r["slice"] == "all"} == \
+        {(arm, "2", "5;6") for arm in ("none", "additive", "multiplicative")}
+    assert "Report: " in done.stderr + done.stdout
