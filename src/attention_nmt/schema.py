@@ -87,7 +87,7 @@ class PathsConfig:
 class TrainConfig:
     seed: int = 1234
     experiment_name: str = "default"  # the experiment/sweep this run belongs to (W&B group, report grouping)
-    seeds: int = 1  # experiment multiruns: seeds per arm (seed, seed+1, ...), see conf/experiment/
+    seeds: int = 1  # experiment multiruns: seeds per arm (1234, 1235, ...); seed=a,b,... lists them instead
     model: ModelConfig = field(default_factory=ModelConfig)
     encoder: EncoderConfig = MISSING
     attention: AttentionConfig = MISSING
