@@ -29,6 +29,7 @@ def corpus_file(cache_dir: Path) -> Path:
     if path.is_file():
         return path
     from attention_nmt.data.synthetic import make_synthetic
+    from attention_nmt.results import write_text_atomically
 
     splits = make_synthetic(SPEC["task"], SPEC["vocab_size"], SPEC["min_len"], SPEC["max_len"], SPEC["num_train"],
                             SPEC["num_validation"], SPEC["num_test"], SPEC["seed"])
@@ -37,9 +38,7 @@ def corpus_file(cache_dir: Path) -> Path:
         pairs = splits[split]["translation"]
         data[split] = {"src": [_indices(p["src"]) for p in pairs], "trg": [_indices(p["trg"]) for p in pairs]}
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_suffix(".tmp")
-    partial.write_text(json.dumps(data))
-    partial.replace(path)
+    write_text_atomically(path, json.dumps(data))
     return path
 
 

@@ -10,8 +10,6 @@ has a gold link to compare with. `attention=none` has no attention: nothing is r
 from __future__ import annotations
 
 import json
-import os
-from bisect import bisect_left
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
@@ -24,7 +22,8 @@ from attention_nmt.data.datamodule import EncodedSplit
 from attention_nmt.data.tokenization import SPECIAL_IDS
 from attention_nmt.evaluation.aer import AERCounts, argmax_links, corpus_aer, parse_pharaoh
 from attention_nmt.evaluation.alignments import fold_to_words, words
-from attention_nmt.evaluation.bleu import make_buckets
+from attention_nmt.evaluation.bleu import bucket_index, make_buckets
+from attention_nmt.results import write_text_atomically
 
 ATTENTION_FILE = "attention.json"
 
@@ -93,7 +92,7 @@ def forced_aer(module: Any, data: EncodedSplit, bucket_edges: Sequence[int],
             # Drop the </s> row and column: only real words have gold links.
             predicted = argmax_links(matrix[: len(trg_words) - 1, : len(src_words) - 1])
             gold = parse_pharaoh(data.alignments[i], where=f"test pair {i}: alignment")
-            b = bisect_left(bucket_edges, data.src_words[i])  # the bucket this source length falls in
+            b = bucket_index(data.src_words[i], bucket_edges)
             per_bucket[b] = per_bucket[b] + AERCounts.of(predicted, gold)
     total = corpus_aer(per_bucket)
     return {"aer": total.aer, "links": total.sure,
@@ -107,7 +106,5 @@ def write_attention(run_dir: Path, sentences: list[dict[str, Any]]) -> Optional[
     if not sentences:
         return None
     path = Path(run_dir) / ATTENTION_FILE
-    partial = path.with_suffix(f".{os.getpid()}.tmp")
-    partial.write_text(json.dumps({"sentences": sentences}), encoding="utf-8")
-    partial.replace(path)
+    write_text_atomically(path, json.dumps({"sentences": sentences}))
     return path

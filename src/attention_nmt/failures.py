@@ -20,7 +20,6 @@ import datetime
 import fcntl
 import json
 import logging
-import os
 import traceback
 from pathlib import Path
 from typing import Any
@@ -30,6 +29,8 @@ from hydra.experimental.callback import Callback
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
+from attention_nmt.results import write_text_atomically
+
 log = logging.getLogger(__name__)
 
 FAILED = "failed.json"
@@ -37,10 +38,8 @@ SWEEP_FAILURES = "failures.json"
 
 
 def write_json_atomically(path: Path, data: Any) -> None:
-    """Write via a temporary file and rename, so a reader never sees half a record."""
-    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
-    partial.write_text(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
-    partial.replace(path)
+    """JSON via a temporary file and rename, so a reader never sees half a record."""
+    write_text_atomically(path, json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
 
 
 def failure_record(error: BaseException, overrides: list[str], job: dict[str, Any]) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from typing import Any, Sequence
 from tabulate import tabulate
 
 
-def _atomic_write(path: Path, text: str) -> None:
+def write_text_atomically(path: Path, text: str) -> None:
     """Write via a temporary file and rename, so a killed run never leaves half a result that looks whole."""
     partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
     partial.write_text(text, encoding="utf-8")
@@ -39,7 +39,7 @@ def read_hypotheses(path: Path) -> list[dict[str, Any]]:
 
 
 def write_results(path: Path, results: dict[str, Any]) -> None:
-    _atomic_write(path, json.dumps(results, indent=2, ensure_ascii=False) + "\n")
+    write_text_atomically(path, json.dumps(results, indent=2, ensure_ascii=False) + "\n")
 
 
 def bleu_table(test: dict[str, Any]) -> str:

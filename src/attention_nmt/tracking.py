@@ -29,6 +29,7 @@ from lightning.pytorch.utilities import rank_zero_only
 
 from attention_nmt.attention_record import heatmap_sentences, pick_by_length
 from attention_nmt.evaluation.alignments import figure_pixels, heatmap_figure
+from attention_nmt.evaluation.bleu import bucket_middles
 
 ARM_KEYS = ("attention.name", "encoder.name", "data.name")  # the run's tags, in this order
 
@@ -74,9 +75,13 @@ def default_group(experiment: Optional[str]) -> Optional[str]:
     from hydra.types import RunMode
 
     if HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN:
-        sweep_dir = Path(HydraConfig.get().sweep.dir)
-        return f"multirun_{sweep_dir.parent.name}_{sweep_dir.name}"
+        return multirun_group(Path(HydraConfig.get().sweep.dir))
     return None
+
+
+def multirun_group(sweep_dir: Path) -> str:
+    """The W&B group of a multirun's jobs without an experiment name: multirun_<date>_<time> of its folder."""
+    return f"multirun_{sweep_dir.parent.name}_{sweep_dir.name}"
 
 
 def default_job_type() -> str:
@@ -193,16 +198,10 @@ BUCKET_COLUMNS = ["bucket", "lower", "upper", "length", "sentences", "bleu"]
 def bucket_rows(result: Mapping[str, Any]) -> list[list[Any]]:
     """One row per non-empty source-length bucket; `length` is the bucket's middle (the open last bucket is drawn
     as wide as the one before it), the x of the BLEU-against-length chart."""
-    rows, width = [], 10
-    for bucket in result["buckets"]:
-        lower, upper = bucket["lower"], bucket["upper"]
-        if upper is not None:
-            width = upper - lower + 1
-        if not bucket["n"]:
-            continue
-        middle = (lower + (upper if upper is not None else lower + width - 1)) / 2
-        rows.append([bucket["label"], lower, upper, middle, bucket["n"], bucket["bleu"]])
-    return rows
+    buckets = result["buckets"]
+    middles = bucket_middles([(b["lower"], b["upper"]) for b in buckets])
+    return [[b["label"], b["lower"], b["upper"], middle, b["n"], b["bleu"]]
+            for b, middle in zip(buckets, middles) if b["n"]]
 
 
 @rank_zero_only

@@ -39,6 +39,17 @@ def make_buckets(edges: Sequence[int]) -> list[Bucket]:
     return [Bucket(f"{lo}-{up}" if up is not None else f"{lo}+", lo, up) for lo, up in zip(lowers, uppers)]
 
 
+def bucket_middles(bounds: Sequence[tuple[int, int | None]]) -> list[float]:
+    """x of each (lower, upper) bucket on a length axis: its middle; the open last bucket (51+) is drawn as
+    wide as the one before it."""
+    middles, width = [], 10
+    for lower, upper in bounds:
+        if upper is not None:
+            width = upper - lower + 1
+        middles.append((lower + (upper if upper is not None else lower + width - 1)) / 2)
+    return middles
+
+
 def bucket_index(src_words: int, edges: Sequence[int]) -> int:
     """Index of the bucket holding a source of `src_words` words (0-word sources go to the first)."""
     return sum(src_words > e for e in edges)

@@ -29,6 +29,7 @@ from attention_nmt.report.statistics import DEFAULT_RESAMPLES, DEFAULT_SEED
 from attention_nmt.report.tables import (Table, bleu_table, csv_rows, delta_table, runs_table, to_markdown,
                                          write_csv)
 from attention_nmt.report.verdict import Verdict, verdict
+from attention_nmt.tracking import multirun_group
 
 log = logging.getLogger(__name__)
 
@@ -64,14 +65,13 @@ def default_out(paths: Sequence[Path]) -> Path:
 
 
 def wandb_group(runs: Sequence[Run], paths: Sequence[Path]) -> Optional[str]:
-    """The runs' shared `experiment` (as their W&B runs are grouped); else, for one multirun folder, the group
+    """The runs' shared `experiment_name` (as their W&B runs are grouped); else, for one multirun folder, the group
     training gave its jobs (multirun_<date>_<time>); else none."""
     experiments = {str(r.config.get("experiment_name")) for r in runs if r.config.get("experiment_name")}
     if len(experiments) == 1 and (name := experiments.pop()) != "default":
         return name
     if len(paths) == 1 and not is_run_folder(Path(paths[0])):
-        folder = Path(paths[0]).resolve()
-        return f"multirun_{folder.parent.name}_{folder.name}"
+        return multirun_group(Path(paths[0]).resolve())
     return None
 
 

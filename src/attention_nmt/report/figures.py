@@ -14,26 +14,12 @@ from pathlib import Path
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from attention_nmt.report.scores import ComparisonScores, SliceScore
+from attention_nmt.evaluation.bleu import bucket_middles
+from attention_nmt.report.scores import ComparisonScores
 
 SIZE_INCHES = (8.0, 5.0)
 DPI = 100  # the PNG is SIZE_INCHES * DPI = 800 x 500 pixels
 MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
-
-
-def bucket_middle(piece: SliceScore, width: int) -> float:
-    """x of a bucket: its middle; the open last bucket (51+) is drawn as wide as the one before it."""
-    upper = piece.upper if piece.upper is not None else piece.lower + width - 1
-    return (piece.lower + upper) / 2
-
-
-def x_positions(buckets: list[SliceScore]) -> list[float]:
-    xs, width = [], 10
-    for piece in buckets:
-        if piece.upper is not None:
-            width = piece.upper - piece.lower + 1
-        xs.append(bucket_middle(piece, width))
-    return xs
 
 
 def bleu_by_length_figure(scores: ComparisonScores) -> Figure:
@@ -45,7 +31,7 @@ def bleu_by_length_figure(scores: ComparisonScores) -> Figure:
     labels: list[str] = []
     for i, arm in enumerate(scores.arms):
         buckets = arm.buckets
-        xs = x_positions(buckets)
+        xs = bucket_middles([(b.lower, b.upper) for b in buckets])
         seeds = len(arm.arm.runs)
         name = f"{arm.arm.label} ({seeds} seed{'s' if seeds != 1 else ''}, all: {arm.overall.bleu:.2f})"
         line, = ax.plot(xs, [b.bleu for b in buckets], marker=MARKERS[i % len(MARKERS)], linewidth=2, label=name)

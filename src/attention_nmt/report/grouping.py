@@ -52,7 +52,6 @@ class Comparison:
     buckets: list[dict[str, Any]]  # [{label, lower, upper}] as in results.json
     signature: str  # sacreBLEU signature of the runs
     arms: list[Arm]
-    experiment: Optional[str] = None  # the runs' common `experiment`, if they share one
 
     @property
     def rows(self) -> list[dict[str, Any]]:
@@ -135,12 +134,10 @@ def make_comparisons(runs: list[Run]) -> list[Comparison]:
     comparisons = []
     for test_id, members in by_test.items():
         first = members[0]
-        experiments = {str(r.config.get("experiment_name")) for r in members}
         comparisons.append(Comparison(
             name=str(first.config.get("data.name", "test")), test_id=test_id,
             buckets=[{k: b[k] for k in ("label", "lower", "upper")} for b in first.results["test"]["buckets"]],
-            signature=str(first.results.get("bleu_signature", "")), arms=make_arms(members),
-            experiment=experiments.pop() if len(experiments) == 1 else None))
+            signature=str(first.results.get("bleu_signature", "")), arms=make_arms(members)))
     names = [c.name for c in comparisons]
     for comparison in comparisons:
         if names.count(comparison.name) > 1:
