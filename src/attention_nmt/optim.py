@@ -36,7 +36,7 @@ class OptimConfig:
     label_smoothing: float = 0.0
     scheduler: SchedulerName = SchedulerName.none
     decay: float = 0.5
-    decay_start: int = 0  # exponential: epochs at the full rate before halving starts (Luong et al.: 5, or 8)
+    decay_start: int = 1  # exponential: epochs at the full rate before the first decay (Luong et al.: 5, or 8)
     patience: int = 2
     monitor: str = "val/bleu"  # what plateau watches; bleu is maximised, loss minimised
 
@@ -47,8 +47,9 @@ class OptimConfig:
             raise ConfigError(f"optim.label_smoothing={self.label_smoothing}: must lie in [0, 1).")
         if not 0.0 < self.decay <= 1.0:
             raise ConfigError(f"optim.decay={self.decay}: must lie in (0, 1].")
-        if self.decay_start < 0:
-            raise ConfigError(f"optim.decay_start={self.decay_start}: must be a number of epochs >= 0.")
+        if self.decay_start < 1:
+            raise ConfigError(f"optim.decay_start={self.decay_start}: must be a number of epochs >= 1 (1: decay "
+                              "after every epoch).")
 
     def build(self, parameters: Iterable[torch.nn.Parameter]) -> dict[str, Any]:
         """What `configure_optimizers` returns: the optimizer and, if any, its lr scheduler."""
@@ -73,5 +74,6 @@ class OptimConfig:
 
 
 def delayed_decay(epoch: int, decay: float, start: int) -> float:
-    """The lr factor after `epoch` epochs: 1 for the first `start`, then times `decay` per epoch."""
-    return decay ** max(0, epoch - start)
+    """The lr factor of epoch `epoch` (0-based): 1 for the first `start` epochs, then times `decay` per epoch
+    (start=1 is torch's ExponentialLR)."""
+    return decay ** max(0, epoch + 1 - start)
