@@ -6,7 +6,7 @@ import math
 from dataclasses import dataclass
 from enum import Enum
 from functools import partial
-from typing import Any, Iterable
+from typing import Any, Iterable, Optional
 
 import torch
 
@@ -17,6 +17,10 @@ class OptimizerName(Enum):
     adam = "adam"
     adadelta = "adadelta"  # Bahdanau et al. 2014: rho 0.95, eps 1e-6
     sgd = "sgd"
+
+
+DEFAULT_EPS = {OptimizerName.adam: 1e-8,  # Kingma and Ba 2015, and torch's default
+               OptimizerName.adadelta: 1e-6}  # Bahdanau et al. 2014 (Zeiler 2012)
 
 
 class SchedulerName(Enum):
@@ -32,7 +36,7 @@ class OptimConfig:
     weight_decay: float = 0.0
     momentum: float = 0.0  # sgd only
     rho: float = 0.95  # adadelta only
-    eps: float = 1e-6  # adadelta (Bahdanau's 1e-6) and adam
+    eps: Optional[float] = None  # adam and adadelta; null: each one's usual value (DEFAULT_EPS)
     label_smoothing: float = 0.0
     scheduler: SchedulerName = SchedulerName.none
     decay: float = 0.5
@@ -54,10 +58,11 @@ class OptimConfig:
     def build(self, parameters: Iterable[torch.nn.Parameter]) -> dict[str, Any]:
         """What `configure_optimizers` returns: the optimizer and, if any, its lr scheduler."""
         params = list(parameters)
+        eps = self.eps if self.eps is not None else DEFAULT_EPS.get(self.name)
         if self.name is OptimizerName.adam:
-            optimizer = torch.optim.Adam(params, lr=self.lr, weight_decay=self.weight_decay, eps=self.eps)
+            optimizer = torch.optim.Adam(params, lr=self.lr, weight_decay=self.weight_decay, eps=eps)
         elif self.name is OptimizerName.adadelta:
-            optimizer = torch.optim.Adadelta(params, lr=self.lr, rho=self.rho, eps=self.eps,
+            optimizer = torch.optim.Adadelta(params, lr=self.lr, rho=self.rho, eps=eps,
                                              weight_decay=self.weight_decay)
         else:
             optimizer = torch.optim.SGD(params, lr=self.lr, momentum=self.momentum, weight_decay=self.weight_decay)

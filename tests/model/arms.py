@@ -8,6 +8,7 @@ from attention_nmt.model.config import (AdditiveAttentionConfig, EncoderConfig, 
                                         MultiplicativeAttentionConfig, NoAttentionConfig)
 from attention_nmt.model.attention import Score
 from attention_nmt.model.encoder import Cell
+from attention_nmt.model.init import Init
 from attention_nmt.model.seq2seq import Seq2Seq, SpecialIds, build_model
 
 SPECIALS = SpecialIds(pad=0, unk=1, bos=2, eos=3)
@@ -23,9 +24,13 @@ ARMS = {
 }
 
 
-def make_model(arm: str, cell: Cell = Cell.gru, bidirectional: bool = False, seed: int = 0) -> Seq2Seq:
+def make_model(arm: str, cell: Cell = Cell.gru, bidirectional: bool = False, seed: int = 0,
+               init: Init = Init.torch) -> Seq2Seq:
+    """An untrained model. Init.torch by default: the papers' small initialisations leave an untrained model's
+    logits and attention scores nearly tied, where greedy/beam and fast/reference paths may pick differently."""
     torch.manual_seed(seed)
-    model = ModelConfig(embedding_size=12, hidden_size=16, output_size=12, dropout=0.0, decoder_cell=cell)
+    model = ModelConfig(embedding_size=12, hidden_size=16, output_size=12, dropout=0.0, decoder_cell=cell,
+                        init=init)
     encoder = EncoderConfig(name="test", cell=cell, bidirectional=bidirectional, hidden_size=16, dropout=0.0)
     return build_model(model, encoder, ARMS[arm], SRC_VOCAB, TRG_VOCAB, SPECIALS).eval()
 

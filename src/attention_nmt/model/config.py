@@ -14,6 +14,7 @@ from omegaconf import II, MISSING
 from attention_nmt.errors import ConfigError
 from attention_nmt.model.attention import AdditiveAttention, Attention, FixedContext, MultiplicativeAttention, Score
 from attention_nmt.model.encoder import Cell
+from attention_nmt.model.init import Init
 
 
 def _check_range(key: str, value: float, low: float, high: float, high_open: bool = False) -> None:
@@ -26,17 +27,21 @@ def _check_range(key: str, value: float, low: float, high: float, high_open: boo
 class ModelConfig:
     embedding_size: int = 128  # source and target embeddings, E
     hidden_size: int = 256  # encoder (per direction) and decoder RNN size, H
-    output_size: int = 128  # deep output / Luong attentional state size, O
-    dropout: float = 0.2
+    # deep output / Luong's attentional state h~_t, O: as wide as the hidden size (Luong et al. 2015), for
+    # every arm, so that the arms' parameter counts stay within 10% of each other
+    output_size: int = II("model.hidden_size")
+    dropout: float = 0.2  # on embeddings, on everything the decoder reads from the encoder, before W_o
     decoder_layers: int = 1
     decoder_cell: Cell = II("encoder.cell")
     maxout: bool = False  # Bahdanau's maxout deep output instead of tanh
     tie_embeddings: bool = False  # W_o shares the target embedding (needs output_size == embedding_size)
+    init: Init = Init.bahdanau2014  # parameter initialisation of every arm (model/init.py)
 
     def __post_init__(self) -> None:
         for key in ("embedding_size", "hidden_size", "output_size", "decoder_layers"):
-            if getattr(self, key) < 1:
-                raise ConfigError(f"model.{key}={getattr(self, key)}: must be a positive integer.")
+            value = getattr(self, key)
+            if isinstance(value, int) and value < 1:  # not yet an int: an interpolation, checked once resolved
+                raise ConfigError(f"model.{key}={value}: must be a positive integer.")
         _check_range("model.dropout", self.dropout, 0.0, 1.0, high_open=True)
         if self.tie_embeddings and self.output_size != self.embedding_size:
             raise ConfigError(

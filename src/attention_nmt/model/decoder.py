@@ -81,6 +81,21 @@ class DeepOutput(nn.Module):
         return projected.unflatten(-1, (-1, self.pool)).amax(-1)  # (B, T, O)
 
 
+class _LayerBridge(nn.Module):
+    """Maps an encoder layer's final (h, c) of size D to a decoder layer's of size H where they differ (a
+    bidirectional encoder): h_0 = tanh(W_h h), c_0 = W_c c, one pair of matrices per decoder layer."""
+
+    def __init__(self, encoder_size: int, hidden_size: int, num_layers: int) -> None:
+        super().__init__()
+        self.hidden = nn.ModuleList(nn.Linear(encoder_size, hidden_size) for _ in range(num_layers))
+        self.cell = nn.ModuleList(nn.Linear(encoder_size, hidden_size) for _ in range(num_layers))
+
+    def forward(self, hidden: Tensor, cell: Tensor) -> tuple[Tensor, Tensor]:
+        """hidden, cell: (L, B, D) -> (L, B, H) each."""
+        return (torch.stack([torch.tanh(layer(h)) for layer, h in zip(self.hidden, hidden)]),
+                torch.stack([layer(c) for layer, c in zip(self.cell, cell)]))
+
+
 class Decoder(nn.Module):
     """Conditional GRU/LSTM decoder around a given attention arm; see the module docstring for the math."""
 
@@ -94,7 +109,11 @@ class Decoder(nn.Module):
         self.cell_kind = cell
         self.embedding = nn.Embedding(vocab_size, embedding_size, padding_idx=pad_id)
         self.dropout = nn.Dropout(dropout)
-        self.init_layer = nn.Linear(encoder_size, num_layers * hidden_size)  # s_0 = tanh(W_s summary)
+        if cell is Cell.lstm:  # Luong et al.: layer l starts from encoder layer l's final (h, c)
+            self.init_layer = None if encoder_size == hidden_size else _LayerBridge(encoder_size, hidden_size,
+                                                                                    num_layers)
+        else:  # Bahdanau et al.: s_0 = tanh(W_s summary), every layer
+            self.init_layer = nn.Linear(encoder_size, num_layers * hidden_size)
         if attention.queries_previous_state:
             rnn_input, features = embedding_size + encoder_size, hidden_size + embedding_size + encoder_size
         else:
@@ -112,13 +131,29 @@ class Decoder(nn.Module):
         self.scans = cell is Cell.gru and num_layers == 1
 
     def init_state(self, encoded: EncoderOutput) -> DecoderState:
-        """s_0 = tanh(W_s final) for every layer; LSTM cells start at zero; input feed starts at zero."""
+        """GRU: s_0 = tanh(W_s final) for every layer (Bahdanau et al. 2014). LSTM: decoder layer l starts from
+        the final (h, c) of encoder layer l, counted from the top when the depths differ (Luong et al. 2015):
+        copied where the sizes match, else mapped by `_LayerBridge`; a cell the encoder lacks (GRU) is zero.
+        The input feed starts at zero."""
         batch_size = encoded.final.shape[0]
-        hidden = torch.tanh(self.init_layer(encoded.final))  # (B, L * H)
-        hidden = hidden.view(batch_size, self.num_layers, self.hidden_size).transpose(0, 1).contiguous()  # (L, B, H)
-        cell = torch.zeros_like(hidden) if self.cell_kind is Cell.lstm else None
+        if self.cell_kind is Cell.lstm:
+            hidden, cell = self._layer_by_layer(encoded)
+        else:
+            hidden = torch.tanh(self.init_layer(encoded.final))  # (B, L * H)
+            hidden = hidden.view(batch_size, self.num_layers, self.hidden_size).transpose(0, 1).contiguous()
+            cell = None
         feed = hidden.new_zeros(batch_size, self.output_size) if self.input_feeding else None
         return DecoderState(hidden, cell, feed)
+
+    def _layer_by_layer(self, encoded: EncoderOutput) -> tuple[Tensor, Tensor]:
+        """The LSTM decoder's (h_0, c_0), each (L, B, H), from the encoder's per-layer finals."""
+        layer_hidden = encoded.layer_hidden if encoded.layer_hidden is not None else encoded.final.unsqueeze(0)
+        source = [max(0, len(layer_hidden) - self.num_layers + layer) for layer in range(self.num_layers)]
+        hidden = layer_hidden[source]  # (L, B, D)
+        cell = torch.zeros_like(hidden) if encoded.layer_cell is None else encoded.layer_cell[source]
+        if self.init_layer is not None:
+            hidden, cell = self.init_layer(hidden, cell)
+        return hidden.contiguous(), cell.contiguous()
 
     def forward(self, trg_input: Tensor, state: DecoderState, memory: Memory,
                 stepwise: bool = False) -> tuple[Tensor, DecoderState, Optional[Tensor]]:

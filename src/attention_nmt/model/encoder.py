@@ -11,7 +11,7 @@ which is faster on the CPU than packing; an LSTM runs packed through `nn.LSTM`. 
 from __future__ import annotations
 
 from enum import Enum
-from typing import NamedTuple
+from typing import NamedTuple, Optional
 
 import torch
 import torch.nn.functional as F
@@ -41,15 +41,21 @@ class EncoderOutput(NamedTuple):
     final: (B, D) the last layer's final state (forward at the last real token, backward at the first),
         the fixed-length summary of the sentence.
     src_mask: (B, S) bool, True marks a real source token.
+    layer_hidden: (L, B, D) every layer's final state (directions concatenated, as `final` for the last),
+        from which an LSTM decoder starts layer by layer (Luong et al. 2015); None where not computed.
+    layer_cell: (L, B, D) every LSTM layer's final memory cell; None for a GRU.
     """
 
     states: Tensor
     final: Tensor
     src_mask: Tensor
+    layer_hidden: Optional[Tensor] = None
+    layer_cell: Optional[Tensor] = None
 
     def index_select(self, index: Tensor) -> "EncoderOutput":
         """Keep (and repeat) the batch rows in `index` (B',), e.g. to expand for beam search."""
-        return EncoderOutput(*(t.index_select(0, index) for t in self))
+        per_layer = [None if t is None else t.index_select(1, index) for t in (self.layer_hidden, self.layer_cell)]
+        return EncoderOutput(*(t.index_select(0, index) for t in self[:3]), *per_layer)
 
 
 class Encoder(nn.Module):
@@ -80,34 +86,45 @@ class Encoder(nn.Module):
                 hold `gru_scan` to).
 
         Returns:
-            EncoderOutput with states (B, S, D), final (B, D) and src_mask (B, S).
+            EncoderOutput with states (B, S, D), final (B, D), src_mask (B, S) and the per-layer finals. The
+            same dropout as on the embeddings applies to everything the decoder reads (states, summaries), so
+            every arm's path from encoder to decoder is regularised alike.
         """
-        batch_size, src_len = src.shape
+        src_len = src.shape[1]
         embedded = self.dropout(self.embedding(src))  # (B, S, E)
         src_mask = torch.arange(src_len, device=src.device)[None, :] < src_lengths.to(src.device)[:, None]
         if isinstance(self.rnn, nn.GRU) and not packed and src.device.type == "cpu":  # cuDNN is faster on GPUs
-            states, final = self._scan_gru(embedded, src_lengths, src_mask)
+            states, layer_hidden, layer_cell = self._scan_gru(embedded, src_lengths, src_mask)
         else:
-            states, final = self._packed_rnn(embedded, src_lengths)
-        return EncoderOutput(self.dropout(states), final, src_mask)
+            states, layer_hidden, layer_cell = self._packed_rnn(embedded, src_lengths)
+        layer_hidden = self.dropout(layer_hidden)
+        layer_cell = None if layer_cell is None else self.dropout(layer_cell)
+        return EncoderOutput(self.dropout(states), layer_hidden[-1], src_mask, layer_hidden, layer_cell)
 
-    def _packed_rnn(self, embedded: Tensor, src_lengths: Tensor) -> tuple[Tensor, Tensor]:
-        """The torch RNN over packed sequences: states (B, S, D), zero on padding, and final (B, D)."""
-        batch_size, src_len = embedded.shape[:2]
+    def _layers(self, last: Tensor) -> Tensor:
+        """torch's (L * dirs, B, H) final states -> (L, B, D), directions concatenated per layer."""
+        per_layer = last.view(-1, self.num_directions, last.shape[1], self.hidden_size)  # (L, dirs, B, H)
+        return per_layer.permute(0, 2, 1, 3).flatten(2)  # (L, B, D)
+
+    def _packed_rnn(self, embedded: Tensor, src_lengths: Tensor) -> tuple[Tensor, Tensor, Optional[Tensor]]:
+        """The torch RNN over packed sequences: states (B, S, D), zero on padding, every layer's final state
+        (L, B, D) and, for an LSTM, every layer's final cell (L, B, D)."""
+        src_len = embedded.shape[1]
         packed = pack_padded_sequence(embedded, src_lengths.cpu(), batch_first=True, enforce_sorted=False)
         packed_states, last = self.rnn(packed)
         states, _ = pad_packed_sequence(packed_states, batch_first=True, total_length=src_len)  # (B, S, D)
-        h_n = last[0] if isinstance(last, tuple) else last  # LSTM returns (h_n, c_n); the summary is h_n
-        h_n = h_n.view(-1, self.num_directions, batch_size, self.hidden_size)[-1]  # (dirs, B, H), last layer
-        return states, h_n.transpose(0, 1).reshape(batch_size, self.output_size)  # (B, D)
+        if isinstance(last, tuple):  # LSTM: (h_n, c_n)
+            return states, self._layers(last[0]), self._layers(last[1])
+        return states, self._layers(last), None
 
-    def _scan_gru(self, embedded: Tensor, src_lengths: Tensor, src_mask: Tensor) -> tuple[Tensor, Tensor]:
+    def _scan_gru(self, embedded: Tensor, src_lengths: Tensor, src_mask: Tensor) -> tuple[Tensor, Tensor, None]:
         """The same as `_packed_rnn` for a GRU, with `gru_scan` over masked time-major inputs."""
         rnn, (batch_size, src_len) = self.rnn, embedded.shape[:2]
         mask = src_mask.t().unsqueeze(-1)  # (S, B, 1)
         reverse = reverse_within_lengths(src_lengths, src_len).t().unsqueeze(-1)  # (S, B, 1)
         h0 = embedded.new_zeros(batch_size, self.hidden_size)
         layer_input = embedded.transpose(0, 1)  # (S, B, E), time-major
+        layer_finals = []
         for layer in range(rnn.num_layers):
             if layer > 0:  # nn.GRU's dropout between layers
                 layer_input = F.dropout(layer_input, rnn.dropout, self.training)
@@ -121,4 +138,5 @@ class Encoder(nn.Module):
                 finals.append(out[-1])  # masked steps hold the state: the last real token's (or first's)
                 outputs.append(out.gather(0, reverse.expand_as(out)) if suffix else out)
             layer_input = torch.where(mask, torch.cat(outputs, dim=-1), 0.0)  # (S, B, D), zero on padding
-        return layer_input.transpose(0, 1), torch.cat(finals, dim=-1)  # (B, S, D), (B, D)
+            layer_finals.append(torch.cat(finals, dim=-1))  # (B, D)
+        return layer_input.transpose(0, 1), torch.stack(layer_finals), None  # (B, S, D), (L, B, D)

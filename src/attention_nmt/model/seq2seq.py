@@ -14,6 +14,7 @@ from attention_nmt.model.attention import Memory
 from attention_nmt.model.config import AttentionConfig, EncoderConfig, ModelConfig
 from attention_nmt.model.decoder import Decoder, DecoderState
 from attention_nmt.model.encoder import Encoder, EncoderOutput
+from attention_nmt.model.init import initialise
 
 
 class SpecialIds(NamedTuple):
@@ -67,11 +68,13 @@ def count_parameters(module: nn.Module) -> int:
 
 def build_model(model: ModelConfig, encoder: EncoderConfig, attention: AttentionConfig,
                 src_vocab_size: int, trg_vocab_size: int, specials: SpecialIds) -> Seq2Seq:
-    """Build the encoder-decoder for one arm; every arm gets the same sizes from `model`."""
+    """Build the encoder-decoder for one arm; every arm gets the same sizes and initialisation from `model`."""
     enc = Encoder(src_vocab_size, model.embedding_size, encoder.hidden_size, encoder.cell, encoder.num_layers,
                   encoder.bidirectional, encoder.dropout, specials.pad)
     arm = attention.build(query_size=model.hidden_size, value_size=enc.output_size)
     dec = Decoder(trg_vocab_size, model.embedding_size, model.hidden_size, model.decoder_cell, model.decoder_layers,
                   model.dropout, arm, enc.output_size, model.output_size, model.maxout, attention.input_feeding,
                   model.tie_embeddings, specials.pad)
-    return Seq2Seq(enc, dec, specials)
+    seq2seq = Seq2Seq(enc, dec, specials)
+    initialise(seq2seq, model.init)
+    return seq2seq
