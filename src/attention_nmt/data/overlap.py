@@ -12,8 +12,10 @@ from), and `check_splits`, which applies the `data.overlap` policy (warn / drop 
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
+import sys
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass
@@ -48,8 +50,13 @@ def normalize(text: str) -> str:
         The key; two sentences are "the same source" when their keys are equal.
     """
     folded = unicodedata.normalize("NFKC", text).casefold()
-    unpunctuated = "".join(" " if unicodedata.category(ch).startswith("P") else ch for ch in folded)
-    return _SPACES.sub(" ", unpunctuated).strip()
+    return _SPACES.sub(" ", folded.translate(_punctuation_to_space())).strip()
+
+
+@functools.lru_cache(maxsize=1)
+def _punctuation_to_space() -> dict[int, str]:
+    """`str.translate` table mapping every Unicode punctuation character (category P*) to a space."""
+    return {cp: " " for cp in range(sys.maxunicode + 1) if unicodedata.category(chr(cp)).startswith("P")}
 
 
 def overlapping(train: Iterable[str], other: Sequence[str]) -> list[int]:
@@ -134,8 +141,8 @@ def check_splits(data: DatasetDict, src_lang: str, policy: OverlapPolicy, where:
         split_sources = sources[leaks.split]
         example = split_sources[(leaks.in_train or leaks.repeats)[0]]
         what = (f"{len(leaks.indices)} of {len(split_sources)} {leaks.split} pairs ({where[leaks.split]}) leak: "
-                f"{len(leaks.in_train)} have a source that also occurs in train ({where.get('train', 'train')}) "
-                f"and {len(leaks.repeats)} repeat an earlier source of {leaks.split}, compared after NFKC, "
+                f"{len(leaks.in_train)} with a source that also occurs in train ({where.get('train', 'train')}) "
+                f"and {len(leaks.repeats)} repeating an earlier source of {leaks.split}, compared after NFKC, "
                 f"case-folding and removing punctuation and extra spaces; e.g. {example[:120]!r}")
         if policy is OverlapPolicy.error:
             raise DataFormatError(
