@@ -25,6 +25,7 @@ def test_default_config_composes_to_the_documented_arms(tiny_config):
     (["seed=5", "data.max_train_len=30", "data.batch_size=7", "decoding.beam_size=5", "trainer.max_epochs=3"],
      lambda c: (c.seed, c.data.max_train_len, c.data.batch_size, c.decoding.beam_size, c.trainer.max_epochs)
      == (5, 30, 7, 5, 3)),
+    (["data.overlap=drop"], lambda c: c.data.overlap.value == "drop"),
 ])
 def test_documented_overrides_take_effect(tiny_config, overrides, check):
     assert check(OmegaConf.to_object(tiny_config(*overrides)))
@@ -35,6 +36,8 @@ def test_documented_overrides_take_effect(tiny_config, overrides, check):
     ("model.hidden_size=big", "hidden_size"),  # wrong type
     ("attention.score=cosine", "score"),  # not a valid choice
     ("attention.score=dot", "score"),  # additive has no score
+    ("data.overlap=maybe", "overlap"),  # not warn/drop/error
+    ("data.overlaps=drop", "overlaps"),  # typo of data.overlap
 ])
 def test_composition_errors_name_the_key(tiny_config, override, key):
     with pytest.raises((ConfigCompositionException, ConfigKeyError, ValidationError), match=key):

@@ -9,6 +9,7 @@ import pytest
 
 from attention_nmt.data.bible import BibleDataConfig
 from attention_nmt.data.build_bible import bucket_name
+from attention_nmt.data.overlap import find_leaks, overlapping
 from attention_nmt.errors import ConfigError, DataFormatError
 
 README = Path(__file__).parents[2] / "src" / "attention_nmt" / "data" / "resources" / "README.md"
@@ -58,6 +59,16 @@ def test_bible_no_ref_in_two_splits(corpus):
 def test_bible_every_test_bucket_has_150_sentences(corpus):
     counts = _bucket_counts(corpus["test"])[:-1]
     assert min(counts) >= 150, dict(zip(BUCKETS, counts))
+
+
+def test_bible_shipped_splits_are_leak_free(corpus):
+    """No normalised validation/test source occurs in train, twice in its split, or in the other evaluation split."""
+    sources = {split: [t["es"] for t in corpus[split]["translation"]] for split in corpus}
+    for leaks in find_leaks(sources):
+        examples = [sources[leaks.split][i] for i in leaks.indices[:3]]
+        assert not leaks.in_train, f"{len(leaks.in_train)} {leaks.split} sources occur in train: {examples}"
+        assert not leaks.repeats, f"{len(leaks.repeats)} {leaks.split} sources repeat inside it: {examples}"
+    assert overlapping(sources["validation"], sources["test"]) == []
 
 
 def test_bible_test_split_reaches_long_sentences(corpus):

@@ -12,7 +12,8 @@ from datasets import Dataset, DatasetDict
 
 from attention_nmt.data import hub
 from attention_nmt.data.hub import HubDataConfig
-from attention_nmt.errors import ConfigError
+from attention_nmt.data.overlap import find_leaks
+from attention_nmt.errors import ConfigError, DataFormatError
 
 SIZES = {"train": 12, "validation": 3, "test": 4}
 
@@ -179,3 +180,35 @@ def test_hub_unreachable_name_raises_config_error_naming_path(tmp_path, monkeypa
 def test_hub_config_invalid_field_raises_config_error(kwargs, key):
     with pytest.raises(ConfigError, match=key):
         _cfg("wmt14", **kwargs)
+
+
+def _leaky_flat_set() -> DatasetDict:
+    """multi30k layout whose test repeats a training source (other case and punctuation) and one of its own."""
+    data = _flat_set()
+    test = data["test"].to_dict()
+    test["de"] += ["EIN SATZ, train 3!", "ein satz test 1."]
+    test["en"] += ["leaked", "repeated"]
+    return DatasetDict({**data, "test": Dataset.from_dict(test)})
+
+
+def _sources(data: DatasetDict) -> dict[str, list[str]]:
+    return {split: [t["de"] for t in data[split]["translation"]] for split in data}
+
+
+def test_hub_copy_without_leaks_passes_the_overlap_check(tmp_path):
+    path = _write_parquet(_flat_set(), tmp_path / "copy")
+    data = _cfg(path, overlap="error").load(tmp_path / "cache")
+    assert all(not leaks.indices for leaks in find_leaks(_sources(data)))
+
+
+def test_hub_leaking_test_split_warns_drops_or_fails(tmp_path, caplog):
+    path = _write_parquet(_leaky_flat_set(), tmp_path / "copy")
+    with caplog.at_level("WARNING", logger="attention_nmt.data.overlap"):
+        assert len(_cfg(path).load(tmp_path / "cache")["test"]) == 6  # warn keeps them
+    assert any("2 of 6 test pairs (split 'test' of data.path=" in r.getMessage() for r in caplog.records)
+    dropped = _cfg(path, overlap="drop").load(tmp_path / "cache")
+    assert _sources(dropped)["test"] == [de for de, _ in _pairs("test")]
+    assert all(not leaks.indices for leaks in find_leaks(_sources(dropped)))
+    with pytest.raises(DataFormatError, match=r"2 of 6 test pairs .*: 1 with a source that also occurs in train "
+                                              r".*'EIN SATZ, train 3!'"):
+        _cfg(path, overlap="error").load(tmp_path / "cache")

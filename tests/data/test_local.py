@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from attention_nmt.data.local import LocalDataConfig
+from attention_nmt.data.overlap import find_leaks, normalize, overlapping
 from attention_nmt.errors import ConfigError, DataFormatError
 
 PAIRS = [(f"src sentence {k}", f"trg satz {k}") for k in range(40)]
@@ -186,3 +187,68 @@ def test_local_empty_lines_error_switch_names_the_first_empty_line(tmp_path):
 def test_local_empty_lines_switch_rejects_other_values():
     with pytest.raises(ValueError, match="maybe"):
         LocalDataConfig(path="a", empty_lines="maybe")
+
+
+# 40 distinct sources plus 12 planted copies of 4 of them, differing in case, punctuation and spacing.
+PLANTED = PAIRS + [(v, f"copy {k}") for k, v in enumerate(
+    ["SRC SENTENCE 1", "src sentence 1.", "src  sentence 2", "Src, sentence 2!", "src sentence 3?"] * 2
+    + ["src sentence 4", "src sentence 4"])]
+
+
+def _leaks(data):
+    return find_leaks({split: [src for src, _ in _as_tuples(data[split])] for split in data})
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_local_carved_splits_are_leak_free_with_planted_duplicates(tmp_path, seed):
+    path = _tsv(tmp_path / "planted.tsv", PLANTED)
+    data = LocalDataConfig(path=path, validation_ratio=0.2, test_ratio=0.3, split_seed=seed).load(tmp_path / "c")
+    parts = {split: _as_tuples(data[split]) for split in data}
+    assert sorted(parts["train"] + parts["validation"] + parts["test"]) == sorted(PLANTED)  # nothing dropped
+    assert (len(parts["validation"]), len(parts["test"])) == (11, 16)  # ratios of all 52
+    for leaks in _leaks(data):
+        assert leaks.indices == [], leaks
+    assert overlapping([s for s, _ in parts["validation"]], [s for s, _ in parts["test"]]) == []
+    planted = {normalize(f"src sentence {k}") for k in range(1, 5)}
+    assert all(normalize(s) not in planted for s, _ in parts["validation"] + parts["test"])  # all stay in train
+
+
+def test_local_carving_needs_enough_sources_of_their_own(tmp_path):
+    path = _tsv(tmp_path / "repeats.tsv", [("same", "x"), ("Same.", "y"), ("other", "z"), ("SAME", "w")])
+    with pytest.raises(DataFormatError, match=r"repeats\.tsv: data\.validation_ratio=0\.25 needs 1 pairs whose "
+                                              r"source occurs only once.*3 of the 4 pairs repeat a source"):
+        LocalDataConfig(path=path, validation_ratio=0.25, test_ratio=0.25).load(tmp_path / "cache")
+
+
+def _given_with_leaks(tmp_path, **kwargs) -> LocalDataConfig:
+    """Train, validation and test files; test repeats 2 training sources (case/punctuation changed) and itself once."""
+    test = PAIRS[35:] + [("SRC SENTENCE 3.", "leak a"), ("src sentence 4!", "leak b"), ("src sentence 36", "rep")]
+    return LocalDataConfig(path=_tsv(tmp_path / "train.tsv", PAIRS[:30]),
+                           validation_path=_tsv(tmp_path / "valid.tsv", PAIRS[30:35]),
+                           test_path=_tsv(tmp_path / "test.tsv", test), **kwargs)
+
+
+def test_local_given_splits_overlap_warn_counts_and_keeps(tmp_path, caplog):
+    with caplog.at_level(logging.WARNING, logger="attention_nmt.data.overlap"):
+        data = _given_with_leaks(tmp_path).load(tmp_path / "cache")
+    assert len(data["test"]) == 8
+    (message,) = [r.getMessage() for r in caplog.records if "data.overlap" in r.getMessage()]
+    assert "3 of 8 test pairs (data.test_path=" in message and "'SRC SENTENCE 3.'" in message
+
+
+def test_local_given_splits_overlap_drop_removes_them(tmp_path):
+    data = _given_with_leaks(tmp_path, overlap="drop").load(tmp_path / "cache")
+    assert _as_tuples(data["test"]) == PAIRS[35:]
+    assert all(not leaks.indices for leaks in _leaks(data))
+
+
+def test_local_given_splits_overlap_error_names_file_count_and_example(tmp_path):
+    with pytest.raises(DataFormatError, match=r"3 of 8 test pairs \(data\.test_path=.*test\.tsv\) leak: 2 with a "
+                                              r"source that also occurs in train \(data\.path=.*train\.tsv\).*"
+                                              r"'SRC SENTENCE 3\.'"):
+        _given_with_leaks(tmp_path, overlap="error").load(tmp_path / "cache")
+
+
+def test_local_overlap_switch_rejects_other_values():
+    with pytest.raises(ConfigError, match=r"data\.overlap='maybe'"):
+        LocalDataConfig(path="a", overlap="maybe")

@@ -2,7 +2,8 @@
 
 This module owns reading `resources/bible_es_en.tsv.gz` (built by `build_bible.py`, described in
 `resources/README.md`) into a `datasets.DatasetDict`, and validating that file. The split of every
-verse is stored in the file itself, so it never changes with code. No pysword needed here.
+verse is stored in the file itself, so it never changes with code; a file whose validation/test sources
+leak from train (never the shipped one) is handled per `data.overlap`. No pysword needed here.
 
 File format: gzip'd UTF-8, one header line `ref\\tsplit\\tes\\ten`, then one verse pair per line with
 exactly four tab-separated, non-empty fields (no quoting: the text never contains a tab or newline).
@@ -20,6 +21,7 @@ from typing import Optional
 import datasets
 
 from attention_nmt.data.config import SPLITS, DataConfig
+from attention_nmt.data.overlap import check_splits
 from attention_nmt.errors import ConfigError, DataFormatError
 
 HEADER = ("ref", "split", "es", "en")
@@ -53,7 +55,8 @@ class BibleDataConfig(DataConfig):
             and `translation` (`{"es": str, "en": str}`, both keys always present).
 
         Raises:
-            DataFormatError: The file is missing, not gzip'd UTF-8, or has a bad header or line.
+            DataFormatError: The file is missing, not gzip'd UTF-8, or has a bad header or line, or
+                `data.overlap=error` and a validation/test source (normalised) leaks from train.
         """
         with ExitStack() as stack:
             if self.path is None:
@@ -61,7 +64,9 @@ class BibleDataConfig(DataConfig):
             else:
                 file = Path(self.path)
             columns = read_pairs(file)
-        return datasets.DatasetDict({split: datasets.Dataset.from_dict(columns[split]) for split in SPLITS})
+        data = datasets.DatasetDict({split: datasets.Dataset.from_dict(columns[split]) for split in SPLITS})
+        where = {split: f"split {split!r} of {self.path or SHIPPED_FILE}" for split in SPLITS}
+        return check_splits(data, self.src_lang, self.overlap, where)
 
 
 def read_pairs(file: Path) -> dict[str, dict[str, list]]:

@@ -3,7 +3,9 @@
 This script owns every decision that shapes the shipped file: reading the two SWORD modules
 (Reina-Valera 1909 `spaRV1909eb`, World English Bible `engWEB2015eb`), cleaning the verse text,
 pairing verses in KJV versification, repairing versification shifts, dropping misaligned pairs,
-and the deterministic train/validation/test split. The loader (`bible.py`) only reads its output.
+and the deterministic, leak-free train/validation/test split (`split_pairs`: no validation or test
+source, normalised by `overlap.normalize`, occurs in train or twice in its split). The loader
+(`bible.py`) only reads its output.
 
 Run it (needs the optional `pysword` dependency and the Debian packages `sword-text-sparv` and
 `sword-text-web`)::
@@ -38,6 +40,8 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
+
+from attention_nmt.data.overlap import find_leaks, unique_indices
 
 LOGGER = logging.getLogger(__name__)
 
@@ -264,11 +268,16 @@ def pair_verses(es: list[Verse], en: list[Verse], counts: Counter) -> list[tuple
     return kept
 
 
-def split_pairs(pairs: list[tuple[str, str, str]]) -> dict[str, str]:
-    """Assign each pair to train/validation/test, deterministically (`random.Random(SEED)`).
+def split_pairs(pairs: list[tuple[str, str, str]], counts: Counter) -> dict[str, str]:
+    """Assign each pair to train/validation/test, deterministically (`random.Random(SEED)`) and leak-free.
 
-    Test: from each source-length bucket, `min(TEST_QUOTA, bucket_size // 2)` pairs drawn uniformly.
-    Validation: `VALID_SIZE` pairs drawn uniformly from the rest. Train: everything else.
+    1. Test: from each source-length bucket, `min(TEST_QUOTA, bucket_size // 2)` pairs drawn uniformly.
+    2. Validation: `VALID_SIZE` pairs drawn uniformly from the rest. Train: everything else.
+    3. Leak-free: a source whose normalised form (`overlap.normalize`) is shared by two or more pairs of
+       the corpus belongs to train only. A test or validation pair drawn in 1-2 with such a source is
+       moved back to train and replaced by a uniform draw from the train pairs with a source of their own
+       (test: from the same bucket). So no validation/test source occurs in train or twice in a split, and
+       the draws of 1-2 are otherwise kept. Moves are counted in `counts` (`moved_test_<bucket>`, `moved_validation`).
 
     Returns:
         ref -> split name.
@@ -287,6 +296,21 @@ def split_pairs(pairs: list[tuple[str, str, str]]) -> dict[str, str]:
     rest = [ref for ref, _, _ in pairs if split[ref] == "train"]
     for ref in rng.sample(rest, VALID_SIZE):
         split[ref] = "validation"
+    shared = set(range(len(pairs))) - set(unique_indices([es for _, es, _ in pairs]))
+    train_only = {pairs[i][0] for i in shared}
+    counts["train_only_pairs"] = len(train_only)  # pairs whose normalised source another pair shares
+    for name, refs in [*by_bucket.items(), ("validation", [ref for ref, _, _ in pairs])]:
+        target = "test" if name != "validation" else "validation"
+        moved = [ref for ref in refs if split[ref] == target and ref in train_only]
+        pool = [ref for ref in refs if split[ref] == "train" and ref not in train_only]
+        if len(pool) < len(moved):
+            raise SystemExit(f"{target} ({name}): {len(moved)} drawn pairs share a source with another pair but only "
+                             f"{len(pool)} train pairs with a source of their own are left to replace them")
+        for ref in moved:
+            split[ref] = "train"
+        for ref in rng.sample(pool, len(moved)):
+            split[ref] = target
+        counts[f"moved_test_{name}" if target == "test" else "moved_validation"] = len(moved)
     return split
 
 
@@ -332,7 +356,10 @@ def main(argv: Optional[list[str]] = None) -> None:
     es = read_module(args.sword_path, ES_MODULE, refs, counts, keep_psalm_title=False)
     en = read_module(args.sword_path, EN_MODULE, refs, counts, keep_psalm_title=True)
     pairs = pair_verses(es, en, counts)
-    split = split_pairs(pairs)
+    split = split_pairs(pairs, counts)
+    leaks = find_leaks({name: [es for ref, es, _ in pairs if split[ref] == name] for name in ("train", "validation", "test")})
+    if any(leak.indices for leak in leaks):
+        raise SystemExit(f"split_pairs left leaking validation/test pairs: {leaks}")
     write_tsv(args.out, pairs, split)
     print(report(pairs, split, counts))
     print(f"\nwrote {args.out} ({args.out.stat().st_size / 1e6:.2f} MB)")

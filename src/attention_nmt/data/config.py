@@ -4,6 +4,7 @@ Each corpus kind (shipped Bible, synthetic, local files, hub) subclasses `DataCo
 fields and implements `load()`, which returns a `datasets.DatasetDict` with `train`, `validation` and
 `test` splits and one `translation` column of `{src_lang: str, trg_lang: str}` dicts (the hub's
 translation format). Sources may add extra columns (e.g. `alignment` for synthetic tasks).
+`data.overlap` says what happens to validation/test pairs that leak from train (`overlap.check_splits`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Optional
 
 from omegaconf import MISSING
 
+from attention_nmt.data.overlap import OverlapPolicy
 from attention_nmt.errors import ConfigError
 
 SPLITS = ("train", "validation", "test")
@@ -55,8 +57,17 @@ class DataConfig:
     max_valid_sentences: Optional[int] = None  # cap on validation pairs decoded for val BLEU
     num_workers: int = 0
     tokenizer: TokenizerConfig = field(default_factory=TokenizerConfig)
+    # Validation/test pairs given by the user (files, hub splits) whose normalised source occurs in train or
+    # twice in their split: warn (count and example), drop them, or error. Carved and generated splits never
+    # leak (see data/overlap.py).
+    overlap: OverlapPolicy = OverlapPolicy.warn
 
     def __post_init__(self) -> None:
+        try:
+            self.overlap = OverlapPolicy(self.overlap)  # also when built in Python with a string
+        except ValueError:
+            raise ConfigError(f"data.overlap={self.overlap!r}: must be one of "
+                              f"{', '.join(p.value for p in OverlapPolicy)}.") from None
         if self.max_train_len is not None and self.max_train_len < 1:
             raise ConfigError(f"data.max_train_len={self.max_train_len}: must be a positive number of words or null.")
         for key in ("batch_size", "eval_batch_size", "bucket_pool"):

@@ -10,7 +10,9 @@ language (multi30k's `en`, `de`); either way the result has one `translation` co
 `HF_HUB_OFFLINE`/`HF_DATASETS_OFFLINE`. `max_train_pairs` keeps the first training pairs; for a hub
 name every split is then streamed and materialized once into the cache (keyed by path, config, split
 and limit), so 40M-pair WMT14 is never downloaded whole. A hub that cannot be reached is a
-`ConfigError` that names `data.path` and says how to supply the set locally.
+`ConfigError` that names `data.path` and says how to supply the set locally. The hub's validation/test
+splits are the set's own; those whose source (normalised) also occurs in train or twice in the split are
+counted and handled per `data.overlap` (`overlap.check_splits`).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from datasets.exceptions import DatasetsError
 from omegaconf import MISSING
 
 from attention_nmt.data.config import DataConfig
+from attention_nmt.data.overlap import check_splits
 from attention_nmt.errors import ConfigError
 
 try:  # huggingface_hub >= 1.0 talks to the hub through httpx
@@ -70,6 +73,7 @@ class HubDataConfig(DataConfig):
         Raises:
             ConfigError: The hub cannot be reached or has no such set (names `data.path`), a split or
                 language is missing (names `data.validation_split` / `data.src_lang` ...).
+            DataFormatError: `data.overlap=error` and a validation/test source leaks from train.
         """
         wanted = {"train": "train", "validation": self.validation_split, "test": self.test_split}
         raw = self._load_raw(wanted, str(Path(cache_dir) / "hub"))
@@ -84,7 +88,8 @@ class HubDataConfig(DataConfig):
             raw["train"] = raw["train"].select(range(self.max_train_pairs))
         data = DatasetDict({split: self._normalize(raw[name], name) for split, name in wanted.items()})
         logger.info("Loaded %s (%s): %s pairs", self.path, self.config_name, {k: len(v) for k, v in data.items()})
-        return data
+        where = {split: f"split {name!r} of data.path={self.path!r}" for split, name in wanted.items()}
+        return check_splits(data, self.src_lang, self.overlap, where)
 
     def _load_raw(self, wanted: dict[str, str], hub_cache: str) -> DatasetDict:
         """Read a save_to_disk copy, a directory of data files, or a hub set (streamed with `max_train_pairs`)."""

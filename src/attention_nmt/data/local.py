@@ -9,7 +9,9 @@ parallel files have the same number of lines. Problems raise `DataFormatError` w
 counted in a logged warning (`data.empty_lines=skip`, the default) or stop the run naming the first
 such line (`data.empty_lines=error`); never silently. Lines are split like the `text` builder splits
 them (universal newlines), so line numbers match a text editor's. Splits without a file of their own
-are carved off `train` with a seeded `train_test_split`, as fractions of the whole training file.
+are carved off `train` with a seeded shuffle, as fractions of the whole training file, from the pairs
+whose normalised source (`overlap.normalize`) occurs once in it: no carved source is also in train or
+twice in its split. Splits the user gives are checked for the same leaks and `data.overlap` applies.
 """
 
 from __future__ import annotations
@@ -22,9 +24,11 @@ from enum import Enum
 from pathlib import Path
 from typing import Optional
 
+import numpy as np
 from datasets import Dataset, DatasetDict, concatenate_datasets, load_dataset
 
 from attention_nmt.data.config import SPLITS, DataConfig
+from attention_nmt.data.overlap import check_splits, unique_indices
 from attention_nmt.errors import ConfigError, DataFormatError
 
 logger = logging.getLogger(__name__)
@@ -122,7 +126,8 @@ class LocalDataConfig(DataConfig):
 
         Raises:
             DataFormatError: A file is missing, not UTF-8, a TSV line has the wrong number of columns,
-                parallel files differ in length, or too few pairs remain.
+                parallel files differ in length, or too few pairs remain (or too few with a source of their own
+                to carve), or `data.overlap=error` and a given validation/test source leaks from train.
         """
         keys = {split: self._keys(split) for split in SPLITS}
         skip: dict[str, set[int]] = {}
@@ -135,7 +140,10 @@ class LocalDataConfig(DataConfig):
                 data_files[f"{split}_{part}"] = str(_resolve(getattr(self, key), key))
         raw = load_dataset("text", data_files=data_files, cache_dir=str(Path(cache_dir) / "local"))
         splits = {split: self._to_pairs(raw, split, skip[split]) for split in skip}
-        return self._carve(splits, train_file=getattr(self, keys["train"][0]))
+        data = self._carve(splits, train_file=getattr(self, keys["train"][0]))
+        given = {split: ", ".join(f"data.{key}={getattr(self, key)}" for key in split_keys)
+                 for split, split_keys in keys.items() if split_keys is not None}
+        return check_splits(data, self.src_lang, self.overlap, given)
 
     def _scan_split(self, split: str, keys: tuple[str, ...]) -> set[int]:
         """Check a split's file(s) and return the 0-based line indices of pairs to skip (empty side)."""
@@ -191,22 +199,41 @@ class LocalDataConfig(DataConfig):
         return pairs
 
     def _carve(self, splits: dict[str, Dataset], train_file: str) -> DatasetDict:
-        """Carve missing validation/test splits off train as fractions of the whole, with `split_seed`."""
+        """Carve missing validation/test splits off train as fractions of the whole, with `split_seed`, leak-free.
+
+        Only pairs whose normalised source (`overlap.normalize`) no other training pair shares are drawn, so
+        no carved source is also in train or twice in a carved split; the others stay in train.
+        """
         train = splits["train"]
         total = len(train)
-        for split in ("test", "validation"):
-            if split in splits:
-                continue
+        missing = [split for split in ("test", "validation") if split not in splits]
+        if not missing:
+            return DatasetDict({split: splits[split] for split in SPLITS})
+        eligible = unique_indices([t[self.src_lang] for t in train["translation"]])
+        order = [eligible[i] for i in np.random.default_rng(self.split_seed).permutation(len(eligible))]
+        taken = 0
+        for split in missing:
             ratio = getattr(self, f"{split}_ratio")
             n_carved = max(1, math.ceil(round(ratio * total, 9)))  # a fraction of the whole file, rounded up
-            if len(train) - n_carved < 1:
+            if total - taken - n_carved < 1:
                 raise DataFormatError(
                     f"{train_file}: only {total} usable pairs, too few to carve data.{split}_ratio={ratio} off "
                     f"train and keep training pairs. Give a separate data.{split}_path or a larger corpus."
                 )
-            parts = train.train_test_split(test_size=n_carved, seed=self.split_seed, shuffle=True)
-            train, splits[split] = parts["train"], parts["test"]
-        splits["train"] = train
+            if len(order) - taken < n_carved:
+                raise DataFormatError(
+                    f"{train_file}: data.{split}_ratio={ratio} needs {n_carved} pairs whose source occurs only once "
+                    f"in the file, but only {len(order) - taken} are left of {len(eligible)} ({total - len(eligible)} "
+                    f"of the {total} pairs repeat a source, compared after NFKC, case-folding and removing punctuation "
+                    "and extra spaces, and stay in train so that no carved source is also a training source). "
+                    f"Lower data.{split}_ratio, give a separate data.{split}_path, or remove the repeated pairs."
+                )
+            splits[split] = train.select(sorted(order[taken:taken + n_carved]))
+            taken += n_carved
+        carved = set(order[:taken])
+        splits["train"] = train.select([i for i in range(total) if i not in carved])
+        logger.info("%s: carved %s off %d training pairs; %d pairs whose source another pair shares stayed in train.",
+                    train_file, {split: len(splits[split]) for split in missing}, total, total - len(eligible))
         return DatasetDict({split: splits[split] for split in SPLITS})
 
 
