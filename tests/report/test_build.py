@@ -42,8 +42,10 @@ def test_report_figure_files_decode_at_the_expected_size(report):
 def test_report_table_values_equal_sacrebleu_on_the_hypotheses(report, tiny_multirun):
     rows = _csv(report.files["csv"])
     for job in sorted(p for p in tiny_multirun.iterdir() if (p / "results.json").exists()):
-        arm = json.loads((job / "results.json").read_text())["config"]["attention"]["name"]
+        results = json.loads((job / "results.json").read_text())
+        arm = results["config"]["attention"]["name"]
         hyps = read_hypotheses(job / "hypotheses.tsv")
+        written = {"all": results["test"], **{b["label"]: b for b in results["test"]["buckets"]}}
         mine = {r["slice"]: r for r in rows if r["arm"] == arm}
         assert set(mine) == {"all", "1-10", "11-20", "21-30", "drop 1-20->21-30"}
         for label, row in mine.items():
@@ -56,6 +58,8 @@ def test_report_table_values_equal_sacrebleu_on_the_hypotheses(report, tiny_mult
             assert float(row["bleu"]) == pytest.approx(expected.score, abs=1e-9)
             assert float(row["chrf"]) == pytest.approx(sacrebleu.corpus_chrf(system, refs).score, abs=1e-9)
             assert float(row["length_ratio"]) == pytest.approx(expected.sys_len / expected.ref_len)
+            assert written[label]["chrf"] == pytest.approx(float(row["chrf"]), abs=1e-9)  # the run wrote the same
+            assert written[label]["length_ratio"] == pytest.approx(float(row["length_ratio"]), abs=1e-12)
             assert int(row["sentences"]) == len(picked)
             assert float(row["ci_low"]) <= float(row["bleu"]) <= float(row["ci_high"])
         short = [h for h in hyps if h["src_words"] <= 20]

@@ -136,7 +136,7 @@ def build_report(paths: Sequence[Path], out: Optional[Path] = None, resamples: i
         curves = arm_curves([(arm.label, [r.path for r in arm.runs]) for arm in comparison.arms])
         curves_png = None
         if curves:
-            curves_fig = learning_curves_figure(curves, comparison.name)
+            curves_fig = learning_curves_figure(curves, comparison.name, [a.label for a in comparison.arms])
             report.curve_figures[comparison.name] = save_figure(curves_fig, out / f"learning_curves{suffix}")
             curves_png = figure_bytes(curves_fig, "png")
         learning = [n for n in (still_learning(label, c) for label, c in curves.items()) if n]

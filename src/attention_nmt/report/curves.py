@@ -98,15 +98,16 @@ def still_learning(label: str, curve: Curve) -> Optional[str]:
             "quarter of training): compare with care.")
 
 
-def learning_curves_figure(curves: dict[str, Curve], title: str) -> Figure:
-    """Validation BLEU and validation loss against updates, one line per arm, in the arms' order (so each arm
-    keeps the colour it has in the BLEU-by-length figure when every arm has a curve)."""
+def learning_curves_figure(curves: dict[str, Curve], title: str, arms: Sequence[str] = ()) -> Figure:
+    """Validation BLEU and validation loss against updates, one line per arm; an arm listed in `arms` (the
+    comparison's arms in order) gets the colour it has in the BLEU-by-length figure."""
     fig = Figure(figsize=SIZE_INCHES, dpi=DPI)
     FigureCanvasAgg(fig)
     bleu_ax, loss_ax = fig.subplots(1, 2)
-    for label, curve in curves.items():
-        bleu_ax.plot(curve.updates, curve.bleu, marker="o", markersize=3, linewidth=2, label=label)
-        loss_ax.plot(curve.updates, curve.loss, marker="o", markersize=3, linewidth=2, label=label)
+    for i, (label, curve) in enumerate(curves.items()):
+        colour = f"C{list(arms).index(label) if label in arms else i}"
+        for ax, values in ((bleu_ax, curve.bleu), (loss_ax, curve.loss)):
+            ax.plot(curve.updates, values, marker="o", markersize=3, linewidth=2, color=colour, label=label)
     for ax, name in ((bleu_ax, "validation BLEU"), (loss_ax, "validation loss (per token)")):
         ax.set_xlabel("updates")
         ax.set_ylabel(name)

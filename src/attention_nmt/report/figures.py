@@ -38,7 +38,7 @@ def bleu_by_length_figure(scores: ComparisonScores) -> Figure:
         seeds = len(arm.arm.runs)
         name = f"{arm.arm.label} ({seeds} seed{'s' if seeds != 1 else ''}, all: {arm.overall.bleu:.2f})"
         marker = MARKERS[i % len(MARKERS)]
-        line, = bleu_ax.plot(xs, [b.bleu for b in buckets], marker=marker, linewidth=2, label=name)
+        line, = bleu_ax.plot(xs, [b.bleu for b in buckets], marker=marker, linewidth=2, color=f"C{i}", label=name)
         colours[arm.arm.label] = colour = line.get_color()
         bleu_ax.fill_between(xs, [b.ci[0] for b in buckets], [b.ci[1] for b in buckets], color=colour,
                              alpha=0.18, linewidth=0)
