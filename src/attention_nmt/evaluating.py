@@ -47,7 +47,7 @@ def evaluate(cfg: EvaluateConfig) -> dict[str, Any]:
     run_dir.mkdir(parents=True, exist_ok=True)
     module = load_module(cfg.ckpt_path)
     module.decoding = cfg.decoding
-    module.test_bleu = BucketedBLEU(cfg.evaluation.bucket_edges)
+    module.test_bleu = BucketedBLEU(cfg.evaluation.bucket_edges, chrf=True)
     data_cfg = cfg.data if cfg.data is not None else from_plain(module.hparams["data"], DataConfig)
     datamodule = TranslationDataModule(data_cfg, Path(cfg.paths.cache_dir), cfg.seed, tokenizers=module.tokenizers)
     datamodule.setup()

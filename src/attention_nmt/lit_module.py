@@ -1,7 +1,8 @@
 """The LightningModule: teacher-forced training, decoding for validation/test BLEU, and what is logged.
 
 Logged keys: train/loss, train/lr, train/tokens_per_s, train/grad_norm (before clipping), val/loss,
-val/bleu, test/bleu and test/bleu_len/<bucket> (non-empty buckets). BLEU is sacreBLEU on detokenized
+val/bleu, test/bleu and test/bleu_len/<bucket> (non-empty buckets); results.json also gets each bucket's chrF
+and length ratio from the test metric. BLEU is sacreBLEU on detokenized
 text, accumulated in a `BucketedBLEU` metric so that DDP ranks sum exact n-gram statistics. The
 checkpoint is self-contained: hyperparameters rebuild the network and the tokenizers travel inside it.
 """
@@ -43,7 +44,7 @@ class TranslationModule(L.LightningModule):
                                  SPECIAL_IDS)
         self.num_parameters = count_parameters(self.model)
         self.val_bleu = BucketedBLEU(bucket_edges)
-        self.test_bleu = BucketedBLEU(bucket_edges)
+        self.test_bleu = BucketedBLEU(bucket_edges, chrf=True)  # + chrF and length ratio per bucket
         self.tokenizers: Optional[tuple[Tokenizer, Tokenizer]] = None
         self.test_rows: list[tuple[int, str]] = []  # (index in the test split, hypothesis)
         self.train_tokens = 0

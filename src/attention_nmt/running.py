@@ -75,7 +75,7 @@ class ResultsWriter(Callback):
         rows = gather_objects(pl_module.test_rows)
         self.results = {**self.extra, "num_parameters": pl_module.num_parameters,
                         "decoding": to_plain(pl_module.decoding), "bleu_signature": pl_module.test_bleu.signature(),
-                        "test": pl_module.test_result}
+                        "chrf_signature": pl_module.test_bleu.chrf_signature(), "test": pl_module.test_result}
         if trainer.is_global_zero:
             data, cfg = trainer.datamodule.splits["test"], self.evaluation
             aer = forced_aer(pl_module, data, cfg.bucket_edges, trainer.datamodule.cfg.eval_batch_size)

@@ -69,5 +69,32 @@ def test_empty_bucket_scores_zero_and_signature_names_sacrebleu_settings():
     metric.update(["a b c d"], ["a b c d"], [5])
     result = metric.compute()
     assert result["buckets"][0]["bleu"] == pytest.approx(100.0)
-    assert result["buckets"][1] == {"label": "11-20", "lower": 11, "upper": 20, "n": 0, "bleu": 0.0}
+    assert result["buckets"][1] == {"label": "11-20", "lower": 11, "upper": 20, "n": 0, "bleu": 0.0,
+                                    "length_ratio": None}
     assert "tok:13a" in metric.signature() and "nrefs:1" in metric.signature()
+
+
+def test_chrf_and_length_ratio_per_bucket_equal_sacrebleu_on_a_known_example():
+    metric = BucketedBLEU([5], chrf=True)
+    hyps, refs, lengths = ["the cat sat", "a b", "one two three four five"], ["the cat sat down", "a b", "one two three"], [3, 4, 8]
+    metric.update(hyps, refs, lengths)
+    result = metric.compute()
+    short, long_ = result["buckets"]
+    assert short["length_ratio"] == pytest.approx(5 / 6) and long_["length_ratio"] == pytest.approx(5 / 3)
+    assert result["length_ratio"] == pytest.approx(10 / 9)
+    assert short["chrf"] == pytest.approx(sacrebleu.corpus_chrf(hyps[:2], [refs[:2]]).score, abs=1e-9)
+    assert long_["chrf"] == pytest.approx(sacrebleu.corpus_chrf(hyps[2:], [refs[2:]]).score, abs=1e-9)
+    assert result["chrf"] == pytest.approx(sacrebleu.corpus_chrf(hyps, [refs]).score, abs=1e-9)
+    assert "nc:6" in metric.chrf_signature()
+
+
+def test_chrf_states_add_up_exactly_across_shards():
+    hyps, refs, lengths = _corpus(seed=5)
+    whole = BucketedBLEU([10, 30], chrf=True)
+    whole.update(hyps, refs, lengths)
+    shards = [BucketedBLEU([10, 30], chrf=True) for _ in range(2)]
+    for rank, shard in enumerate(shards):
+        shard.update(hyps[rank::2], refs[rank::2], lengths[rank::2])
+    for name in ("stats", "counts", "chrf_stats"):
+        getattr(shards[0], name).add_(getattr(shards[1], name))
+    assert shards[0].compute() == whole.compute()

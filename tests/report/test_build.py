@@ -42,22 +42,40 @@ def test_report_figure_files_decode_at_the_expected_size(report):
 def test_report_table_values_equal_sacrebleu_on_the_hypotheses(report, tiny_multirun):
     rows = _csv(report.files["csv"])
     for job in sorted(p for p in tiny_multirun.iterdir() if (p / "results.json").exists()):
-        arm = json.loads((job / "results.json").read_text())["config"]["attention"]["name"]
+        results = json.loads((job / "results.json").read_text())
+        arm = results["config"]["attention"]["name"]
         hyps = read_hypotheses(job / "hypotheses.tsv")
+        written = {"all": results["test"], **{b["label"]: b for b in results["test"]["buckets"]}}
         mine = {r["slice"]: r for r in rows if r["arm"] == arm}
-        assert set(mine) == {"all", "1-10", "11-20", "21-30"}
+        assert set(mine) == {"all", "1-10", "11-20", "21-30", "drop 1-20->21-30"}
         for label, row in mine.items():
+            if label.startswith("drop"):
+                continue
             lower, upper = (1, 10 ** 6) if label == "all" else (int(row["lower"]), int(row["upper"]))
             picked = [h for h in hyps if lower <= h["src_words"] <= upper]
-            expected = sacrebleu.corpus_bleu([h["hypothesis"] for h in picked], [[h["reference"] for h in picked]])
+            system, refs = [h["hypothesis"] for h in picked], [[h["reference"] for h in picked]]
+            expected = sacrebleu.corpus_bleu(system, refs)
             assert float(row["bleu"]) == pytest.approx(expected.score, abs=1e-9)
+            assert float(row["chrf"]) == pytest.approx(sacrebleu.corpus_chrf(system, refs).score, abs=1e-9)
+            assert float(row["length_ratio"]) == pytest.approx(expected.sys_len / expected.ref_len)
+            assert written[label]["chrf"] == pytest.approx(float(row["chrf"]), abs=1e-9)  # the run wrote the same
+            assert written[label]["length_ratio"] == pytest.approx(float(row["length_ratio"]), abs=1e-12)
             assert int(row["sentences"]) == len(picked)
             assert float(row["ci_low"]) <= float(row["bleu"]) <= float(row["ci_high"])
+        short = [h for h in hyps if h["src_words"] <= 20]
+        short_bleu = sacrebleu.corpus_bleu([h["hypothesis"] for h in short], [[h["reference"] for h in short]]).score
+        drop = mine["drop 1-20->21-30"]
+        assert float(drop["bleu"]) == pytest.approx(short_bleu - float(mine["21-30"]["bleu"]), abs=1e-9)
+        assert int(drop["sentences"]) == len(short) + int(mine["21-30"]["sentences"])
     additive = {r["slice"]: r for r in rows if r["arm"] == "additive"}
     none = {r["slice"]: r for r in rows if r["arm"] == "none"}
     difference = float(additive["21-30"]["bleu"]) - float(none["21-30"]["bleu"])
     assert float(additive["21-30"]["delta"]) == pytest.approx(difference)
     assert 0 < float(additive["21-30"]["p_value"]) <= 1 and none["21-30"]["p_value"] == ""
+    assert additive["21-30"]["p_holm"] == additive["21-30"]["p_value"]  # Holm over one attention arm changes nothing
+    interaction = float(none["drop 1-20->21-30"]["bleu"]) - float(additive["drop 1-20->21-30"]["bleu"])
+    assert float(additive["drop 1-20->21-30"]["interaction"]) == pytest.approx(interaction)
+    assert none["drop 1-20->21-30"]["interaction"] == "" and additive["all"]["bootstrap"] == "sentences only"
 
 
 def test_report_lists_failed_and_incomplete_runs(report):

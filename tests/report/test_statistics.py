@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import sacrebleu
 
+from attention_nmt.report.diagnostics import chrf_stats, corpus_chrf, length_ratio
 from attention_nmt.report.statistics import (bleu_for_signature, corpus_bleu, paired_p_value, percentile_interval,
                                              resample_counts, resampled_bleu, sentence_stats)
 from tests.report.handmade import degrade, toy_corpus
@@ -70,3 +71,15 @@ def test_sentence_stats_of_several_systems_equal_each_scored_alone():
     for system, stats in zip(systems, together):
         alone = bleu_for_signature(SIGNATURE)._extract_corpus_statistics(system, [refs])
         assert (np.asarray(alone) == stats).all()
+
+
+def test_chrf_and_length_ratio_of_a_slice_on_a_known_example():
+    refs, hyps = ["the cat sat down", "a b", "one two three"], ["the cat sat", "a b", "one two three four five"]
+    bleu = bleu_for_signature(SIGNATURE, refs)
+    [stats] = sentence_stats(bleu, [hyps])
+    assert length_ratio(stats) == pytest.approx(10 / 9) and length_ratio(stats[:2]) == pytest.approx(5 / 6)
+    assert length_ratio(stats[:0]) is None
+    chrf = chrf_stats(hyps, refs)
+    assert corpus_chrf(chrf[1:2].sum(0)) == pytest.approx(100.0)  # "a b" against itself
+    assert corpus_chrf(chrf.sum(0)) == pytest.approx(sacrebleu.corpus_chrf(hyps, [refs]).score, abs=1e-9)
+    assert corpus_chrf(chrf[:0].sum(0)) is None

@@ -5,6 +5,11 @@ those per bucket. Sums of counts are exact under DDP (each rank holds part of th
 states are added), and corpus BLEU of a bucket computed from its summed statistics is exactly what
 `sacrebleu.corpus_bleu` gives on that bucket's sentences. Buckets are by source length in words:
 edges [10, 20] give 1-10, 11-20 and 21+.
+
+Beside BLEU, every bucket reports the length ratio (hypothesis words / reference words, BLEU's
+sys_len / ref_len with its tokenizer) and, with `chrf=True`, sacreBLEU's chrF, also from summed count
+statistics (chrF's character n-gram counts), so both stay exact under DDP too. They tell whether a system
+truncates (ratio well below 1) or wanders (above 1) on long sources.
 """
 
 from __future__ import annotations
@@ -13,13 +18,14 @@ from dataclasses import dataclass
 from typing import Sequence
 
 import torch
-from sacrebleu.metrics import BLEU
+from sacrebleu.metrics import BLEU, CHRF
 from sacrebleu.metrics.bleu import MAX_NGRAM_ORDER
 from torchmetrics import Metric
 
 from attention_nmt.errors import ConfigError
 
 _STATS = 2 + 2 * MAX_NGRAM_ORDER  # hyp_len, ref_len, correct_1..4, total_1..4
+_CHRF_STATS = 3 * CHRF.CHAR_ORDER  # hyp, ref and matching n-grams for each character order (no word n-grams)
 
 
 @dataclass(frozen=True)
@@ -55,22 +61,33 @@ def bucket_index(src_words: int, edges: Sequence[int]) -> int:
     return sum(src_words > e for e in edges)
 
 
+def length_ratio(hyp_len: int, ref_len: int) -> float | None:
+    """Hypothesis words over reference words (BLEU's sys_len / ref_len); None without reference words."""
+    return hyp_len / ref_len if ref_len else None
+
+
 class BucketedBLEU(Metric):
-    """Corpus BLEU overall and per source-length bucket, with sentence counts; DDP-exact.
+    """Corpus BLEU overall and per source-length bucket, with sentence counts and length ratios; DDP-exact.
 
     update(hypotheses, references, src_words) takes detokenized strings and source lengths in words.
-    compute() returns a dict: {"bleu": overall BLEU, "buckets": [{label, lower, upper, n, bleu}]}.
+    compute() returns a dict: {"bleu", "n", "length_ratio", "buckets": [{label, lower, upper, n, bleu,
+    length_ratio}]}, plus "chrf" overall and per bucket when built with `chrf=True`. An empty bucket has
+    BLEU 0.0 and length ratio (and chrF) None.
     """
 
     full_state_update = False
 
-    def __init__(self, bucket_edges: Sequence[int], tokenize: str = "13a") -> None:
+    def __init__(self, bucket_edges: Sequence[int], tokenize: str = "13a", chrf: bool = False) -> None:
         super().__init__()
         self.edges = list(bucket_edges)
         self.buckets = make_buckets(self.edges)
         self.bleu = BLEU(tokenize=tokenize, force=True)
+        self.chrf = CHRF() if chrf else None
         self.add_state("stats", torch.zeros(len(self.buckets), _STATS, dtype=torch.long), dist_reduce_fx="sum")
         self.add_state("counts", torch.zeros(len(self.buckets), dtype=torch.long), dist_reduce_fx="sum")
+        if self.chrf is not None:
+            self.add_state("chrf_stats", torch.zeros(len(self.buckets), _CHRF_STATS, dtype=torch.long),
+                           dist_reduce_fx="sum")
 
     def update(self, hypotheses: Sequence[str], references: Sequence[str], src_words: Sequence[int]) -> None:
         if not len(hypotheses) == len(references) == len(src_words):
@@ -82,6 +99,9 @@ class BucketedBLEU(Metric):
         index = torch.tensor([bucket_index(n, self.edges) for n in src_words], device=self.stats.device)
         self.stats.index_add_(0, index, torch.tensor(rows, dtype=torch.long, device=self.stats.device))
         self.counts.index_add_(0, index, torch.ones_like(index))
+        if self.chrf is not None:
+            chrf_rows = self.chrf._extract_corpus_statistics(list(hypotheses), [list(references)])
+            self.chrf_stats.index_add_(0, index, torch.tensor(chrf_rows, dtype=torch.long, device=self.stats.device))
 
     def score(self, stats: torch.Tensor) -> float:
         """Corpus BLEU from summed statistics (0.0 for an empty bucket)."""
@@ -89,12 +109,33 @@ class BucketedBLEU(Metric):
             return 0.0
         return float(self.bleu._compute_score_from_stats([int(x) for x in stats]).score)
 
+    def chrf_score(self, stats: torch.Tensor) -> float | None:
+        """Corpus chrF from summed chrF statistics (None when the metric has no chrF or the set is empty)."""
+        if self.chrf is None or not int(stats.sum()):
+            return None
+        return float(self.chrf._compute_score_from_stats([int(x) for x in stats]).score)
+
+    def _extras(self, stats: torch.Tensor, chrf_stats: torch.Tensor | None) -> dict:
+        """length_ratio (and chrf) of a slice's summed statistics."""
+        extras = {"length_ratio": length_ratio(int(stats[0]), int(stats[1]))}
+        if chrf_stats is not None:
+            extras["chrf"] = self.chrf_score(chrf_stats)
+        return extras
+
     def compute(self) -> dict:
+        chrf_stats = list(self.chrf_stats) if self.chrf is not None else [None] * len(self.buckets)
         buckets = [
-            {"label": b.label, "lower": b.lower, "upper": b.upper, "n": int(n), "bleu": self.score(s)}
-            for b, s, n in zip(self.buckets, self.stats, self.counts)
+            {"label": b.label, "lower": b.lower, "upper": b.upper, "n": int(n), "bleu": self.score(s),
+             **self._extras(s, c)}
+            for b, s, n, c in zip(self.buckets, self.stats, self.counts, chrf_stats)
         ]
-        return {"bleu": self.score(self.stats.sum(0)), "n": int(self.counts.sum()), "buckets": buckets}
+        total_chrf = self.chrf_stats.sum(0) if self.chrf is not None else None
+        return {"bleu": self.score(self.stats.sum(0)), "n": int(self.counts.sum()),
+                **self._extras(self.stats.sum(0), total_chrf), "buckets": buckets}
+
+    def chrf_signature(self) -> str | None:
+        """sacreBLEU's chrF signature, e.g. nrefs:1|case:mixed|eff:yes|nc:6|nw:0|space:no|version:2.6.0."""
+        return str(self.chrf.get_signature()) if self.chrf is not None else None
 
     def signature(self) -> str:
         """sacreBLEU's signature, e.g. nrefs:1|case:mixed|eff:no|tok:13a|smooth:exp|version:2.6.0."""

@@ -2,9 +2,12 @@
 
 `build_report(paths, out)` collects the runs under `paths`, splits the finished ones by test set and arm,
 scores them, and writes into `out` (default: `report/` in the multirun folder, or next to the run folders):
-  bleu_by_length[_<test set>].png/.svg   the figure, one per test set
-  report.md        verdicts, tables (BLEU with intervals; difference to `none` with p-values), runs and method
-  bleu.csv         every number of the tables, one row per test set, arm and slice
+  bleu_by_length[_<test set>].png/.svg   the figure, one per test set: BLEU, difference to `none` and length
+                   ratio by bucket
+  learning_curves[_<test set>].png/.svg validation BLEU and loss against updates per arm (runs with csv/metrics.csv)
+  report.md        verdicts, tables (BLEU with intervals; difference to `none` with p-values; drop with length and
+                   interaction test; chrF; length ratio), runs and method
+  bleu.csv         every number of the tables, one row per test set, arm and slice (and one drop row per arm)
   runs.csv         every run folder found, with its status (finished / failed / incomplete) and why
   attention_<arm>_<sentence>.png   attention heatmaps of a few test sentences per attention arm
   report.html      all of it on one self-contained page
@@ -21,14 +24,15 @@ from typing import Optional, Sequence
 
 from attention_nmt.report.collect import OK, ReportError, Run, collect, is_run_folder
 from attention_nmt.report.attention import aer_table, heatmaps
+from attention_nmt.report.curves import arm_curves, learning_curves_figure, still_learning
 from attention_nmt.report.figures import bleu_by_length_figure, figure_bytes, file_safe, save_figure
 from attention_nmt.report.grouping import make_comparisons
 from attention_nmt.report.html import Section, method_note, page
-from attention_nmt.report.scores import ComparisonScores, score_comparison
+from attention_nmt.report.scores import DEFAULT_SHORT_MAX_WORDS, ComparisonScores, score_comparison
 from attention_nmt.report.statistics import DEFAULT_RESAMPLES, DEFAULT_SEED
-from attention_nmt.report.tables import (Table, bleu_table, csv_rows, delta_table, runs_table, to_markdown,
-                                         write_csv)
-from attention_nmt.report.verdict import Verdict, verdict
+from attention_nmt.report.tables import (Table, bleu_table, chrf_table, csv_rows, delta_table, drop_table,
+                                         length_ratio_table, runs_table, to_markdown, write_csv)
+from attention_nmt.report.verdict import DEFAULT_MIN_BLEU, Verdict, verdict
 from attention_nmt.tracking import multirun_group
 
 log = logging.getLogger(__name__)
@@ -43,6 +47,7 @@ class Report:
     runs: list[Run]
     sections: list[Section]
     figures: dict[str, dict[str, Path]] = field(default_factory=dict)  # comparison name -> {"png", "svg"}
+    curve_figures: dict[str, dict[str, Path]] = field(default_factory=dict)  # the same, for learning curves
     files: dict[str, Path] = field(default_factory=dict)  # "markdown", "csv", "runs", "html"
     group: Optional[str] = None  # W&B group: the runs' experiment, else the multirun folder
 
@@ -84,6 +89,12 @@ def _tables(scores: ComparisonScores) -> list[tuple[str, Table]]:
     deltas = delta_table(scores)
     if deltas is not None:
         tables.append(("Difference to `none` in BLEU points (paired bootstrap p-value)", deltas))
+    drops = drop_table(scores)
+    if drops is not None:
+        tables.append(("Drop with length (short-slice BLEU minus longest-bucket BLEU) and the interaction test", drops))
+    tables.append(("chrF per arm (sacreBLEU, mean over seeds)", chrf_table(scores)))
+    tables.append(("Length ratio: hypothesis words / reference words (below 1 stops early, above 1 wanders)",
+                   length_ratio_table(scores)))
     return tables
 
 
@@ -96,10 +107,13 @@ def _unusable_note(runs: Sequence[Run]) -> list[str]:
 
 
 def build_report(paths: Sequence[Path], out: Optional[Path] = None, resamples: int = DEFAULT_RESAMPLES,
-                 seed: int = DEFAULT_SEED) -> Report:
+                 seed: int = DEFAULT_SEED, short_max_words: int = DEFAULT_SHORT_MAX_WORDS,
+                 min_bleu: float = DEFAULT_MIN_BLEU) -> Report:
     """Collect, score and write the report (module docstring). Raises ReportError when no run finished."""
     if resamples < 1:
         raise ReportError(f"--resamples={resamples}: must be a positive number of bootstrap resamples.")
+    if short_max_words < 1:
+        raise ReportError(f"--short-max-words={short_max_words}: must be at least 1 word.")
     paths = [Path(p) for p in paths]
     runs = collect(paths)
     for run in runs:
@@ -115,29 +129,37 @@ def build_report(paths: Sequence[Path], out: Optional[Path] = None, resamples: i
     group = wandb_group(runs, paths)
     report = Report(out, f"BLEU against source length: {group or root.name}", runs, [], group=group)
     for comparison in comparisons:
-        scores = score_comparison(comparison, resamples, seed)
+        scores = score_comparison(comparison, resamples, seed, short_max_words)
         fig = bleu_by_length_figure(scores)
-        stem = "bleu_by_length" if len(comparisons) == 1 else f"bleu_by_length_{file_safe(comparison.name)}"
-        report.figures[comparison.name] = save_figure(fig, out / stem)
+        suffix = "" if len(comparisons) == 1 else f"_{file_safe(comparison.name)}"
+        report.figures[comparison.name] = save_figure(fig, out / f"bleu_by_length{suffix}")
+        curves = arm_curves([(arm.label, [r.path for r in arm.runs]) for arm in comparison.arms])
+        curves_png = None
+        if curves:
+            curves_fig = learning_curves_figure(curves, comparison.name, [a.label for a in comparison.arms])
+            report.curve_figures[comparison.name] = save_figure(curves_fig, out / f"learning_curves{suffix}")
+            curves_png = figure_bytes(curves_fig, "png")
+        learning = [n for n in (still_learning(label, c) for label, c in curves.items()) if n]
         tables = _tables(scores)
         if (aer := aer_table(comparison)) is not None:
             tables.append((AER_CAPTION, aer))
         maps = heatmaps(comparison, out, "attention" if len(comparisons) == 1 else f"attention_{file_safe(comparison.name)}")
-        report.sections.append(Section(scores, verdict(scores), figure_bytes(fig, "png"), tables, maps))
+        report.sections.append(Section(scores, verdict(scores, min_bleu, learning), figure_bytes(fig, "png"), tables,
+                                       maps, curves_png))
         for warning in scores.warnings:
             log.warning(warning)
     runs_tab = runs_table(runs, root)
     notes = _unusable_note(runs)
     report.files = {"markdown": out / "report.md", "csv": out / "bleu.csv", "runs": out / "runs.csv",
                     "html": out / "report.html"}
-    report.files["markdown"].write_text(markdown(report, runs_tab, notes), encoding="utf-8")
+    report.files["markdown"].write_text(markdown(report, runs_tab, notes, min_bleu), encoding="utf-8")
     write_csv(report.files["csv"], csv_rows(report.scores))
     _write_runs_csv(report.files["runs"], runs_tab)
-    report.files["html"].write_text(page(report.title, report.sections, runs_tab, notes), encoding="utf-8")
+    report.files["html"].write_text(page(report.title, report.sections, runs_tab, notes, min_bleu), encoding="utf-8")
     return report
 
 
-def markdown(report: Report, runs_tab: Table, notes: Sequence[str]) -> str:
+def markdown(report: Report, runs_tab: Table, notes: Sequence[str], min_bleu: float = DEFAULT_MIN_BLEU) -> str:
     lines = [f"# {report.title}", ""]
     lines += [f"**{n}**\n" for n in notes]
     for section in report.sections:
@@ -146,13 +168,16 @@ def markdown(report: Report, runs_tab: Table, notes: Sequence[str]) -> str:
         lines += [f"## {comparison.name}", "", f"Test set {comparison.test_id}: {len(comparison.rows)} sentences.", "",
                   f"**{section.verdict.headline}**", "", *(f"- {d}" for d in section.verdict.details), "",
                   f"![BLEU against source length]({figure})", ""]
+        if comparison.name in report.curve_figures:
+            curves = report.curve_figures[comparison.name]["png"].name
+            lines += [f"![Learning curves: validation BLEU and loss against updates]({curves})", ""]
         for caption, table in section.tables:
             lines += [f"### {caption}", "", to_markdown(table), ""]
         if section.heatmaps:
             lines += ["### Attention on test sentences", ""]
             lines += [f"![{h.caption}]({h.path.name})\n" for h in section.heatmaps]
         lines += [f"> {w}\n" for w in section.scores.warnings]
-        lines += [method_note(section.scores.resamples, section.scores.seed, comparison.signature), ""]
+        lines += [method_note(section.scores, min_bleu), ""]
     lines += ["## Runs", "", to_markdown(runs_tab), ""]
     return "\n".join(lines)
 

@@ -18,7 +18,9 @@ from omegaconf import DictConfig
 
 from attention_nmt.report.build import build_report
 from attention_nmt.report.collect import ReportError
+from attention_nmt.report.scores import DEFAULT_SHORT_MAX_WORDS
 from attention_nmt.report.statistics import DEFAULT_RESAMPLES, DEFAULT_SEED
+from attention_nmt.report.verdict import DEFAULT_MIN_BLEU
 
 log = logging.getLogger("attention_nmt.report")
 
@@ -32,6 +34,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--resamples", type=int, default=DEFAULT_RESAMPLES,
                    help="bootstrap resamples (default: %(default)s)")
     p.add_argument("--seed", type=int, default=DEFAULT_SEED, help="bootstrap seed (default: %(default)s)")
+    p.add_argument("--short-max-words", type=int, default=DEFAULT_SHORT_MAX_WORDS,
+                   help="the short reference slice of the drop and interaction test: sources of 1 to this many words "
+                   "(cut below the longest bucket; default: %(default)s)")
+    p.add_argument("--min-bleu", type=float, default=DEFAULT_MIN_BLEU,
+                   help="overall BLEU below which an arm is 'not trained enough to judge' (default: %(default)s)")
     p.add_argument("--no-wandb", action="store_true", help="do not log the report as a W&B run (it is logged "
                    "offline by default, online when logged in; WANDB_MODE=disabled also turns it off)")
     return p
@@ -40,14 +47,16 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="[%(levelname)s] %(name)s: %(message)s")
-    return run_report(args.paths, args.out, args.resamples, args.seed, use_wandb=not args.no_wandb)
+    return run_report(args.paths, args.out, args.resamples, args.seed, use_wandb=not args.no_wandb,
+                      short_max_words=args.short_max_words, min_bleu=args.min_bleu)
 
 
 def run_report(paths: Sequence[Path], out: Optional[Path] = None, resamples: int = DEFAULT_RESAMPLES,
-               seed: int = DEFAULT_SEED, use_wandb: bool = True) -> int:
+               seed: int = DEFAULT_SEED, use_wandb: bool = True, short_max_words: int = DEFAULT_SHORT_MAX_WORDS,
+               min_bleu: float = DEFAULT_MIN_BLEU) -> int:
     """Build the report, log its verdicts, log it to W&B unless told not to; the exit status (2: no report)."""
     try:
-        report = build_report(paths, out, resamples, seed)
+        report = build_report(paths, out, resamples, seed, short_max_words, min_bleu)
     except ReportError as e:
         log.error("%s", e)
         return 2
@@ -60,7 +69,7 @@ def run_report(paths: Sequence[Path], out: Optional[Path] = None, resamples: int
             log_report(report)
         except Exception as e:  # the files are written; a W&B problem must not hide them
             log.warning("Could not log the report to W&B (%s: %s); the files are complete.", type(e).__name__, e)
-    log.info("Report: %s (figure, report.md, bleu.csv, runs.csv)", report.files["html"])
+    log.info("Report: %s (figures, report.md, bleu.csv, runs.csv)", report.files["html"])
     return 0
 
 

@@ -1,4 +1,5 @@
-"""Corpus BLEU from sacreBLEU's sufficient statistics, and the bootstrap over test sentences built on it.
+"""Corpus BLEU from sacreBLEU's sufficient statistics, the bootstrap over test sentences (and seeds) built on
+it, and Holm's correction of the p-values it gives.
 
 Each sentence is reduced once to sacreBLEU's statistics [hyp_len, ref_len, correct_1..4, total_1..4]; the
 BLEU of any multiset of sentences is sacreBLEU's own formula applied to their summed statistics (never an
@@ -7,7 +8,11 @@ average of sentence BLEU). A bootstrap resample of a set of S sentences is a vec
 the same counts is scored on the same resampled test set, which is what makes the test *paired*
 (Koehn 2004, "Statistical significance tests for machine translation evaluation").
 
-Shapes: `S` sentences in a slice, `B` resamples, `K = 10` statistics per sentence.
+With several seeds per arm, each resample also draws the arm's seeds with replacement (`seed_weights`): the
+arm's value on that resample is the mean over the drawn seeds, so the spread between training runs widens the
+intervals too. With one seed the weights are all 1 and the bootstrap is exactly Koehn's.
+
+Shapes: `S` sentences in a slice, `B` resamples, `R` seeds of an arm, `K = 10` statistics per sentence.
 """
 
 from __future__ import annotations
@@ -76,3 +81,28 @@ def paired_p_value(differences: np.ndarray) -> float:
     not_above = int(np.sum(differences <= 0))
     not_below = int(np.sum(differences >= 0))
     return min(1.0, 2.0 * (min(not_above, not_below) + 1) / (resamples + 1))
+
+
+def seed_weights(num_seeds: int, resamples: int, rng: np.random.Generator) -> np.ndarray:
+    """[B, R] how often each of R seeds is drawn in each of B resamples (R draws with replacement). One seed
+    is always drawn once (and `rng` is left untouched)."""
+    if num_seeds == 1:
+        return np.ones((resamples, 1), dtype=np.int64)
+    return rng.multinomial(num_seeds, np.full(num_seeds, 1.0 / num_seeds), size=resamples)
+
+
+def mean_over_drawn_seeds(per_seed: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """[B] the mean over each resample's drawn seeds: per_seed [R, B] values, weights [B, R] draw counts."""
+    return np.einsum("rb,br->b", per_seed, weights) / weights.sum(1)
+
+
+def holm(p_values: Sequence[float]) -> list[float]:
+    """Holm's (1979) step-down adjusted p-values, in the order given: the i-th smallest p is multiplied by
+    (m - i + 1), capped at 1, and made non-decreasing in that order. Reject where adjusted p < alpha."""
+    order = np.argsort(np.asarray(p_values, dtype=float), kind="stable")
+    adjusted = [0.0] * len(order)
+    running = 0.0
+    for rank, i in enumerate(order):
+        running = max(running, min(1.0, (len(order) - rank) * float(p_values[i])))
+        adjusted[i] = running
+    return adjusted

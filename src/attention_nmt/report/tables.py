@@ -2,7 +2,11 @@
 long-format CSV (one row per comparison, arm and slice) for analysis elsewhere.
 
 Tables: BLEU per arm and slice with 95% intervals and parameter counts; the difference to `none` with its
-paired-bootstrap p-value; and every run found, with its status (failed and incomplete runs included).
+paired-bootstrap p-value; each arm's drop with length and the interaction test; chrF and the length ratio per
+arm and slice; and every run found, with its status (failed and incomplete runs included).
+
+In the CSV, each arm also has a `drop` row (slice "drop <short>-><longest>"): `bleu` and `ci_*` hold its drop
+(short-slice BLEU minus longest-bucket BLEU), `interaction*` the test drop(none) - drop(arm).
 """
 
 from __future__ import annotations
@@ -12,14 +16,15 @@ from pathlib import Path
 from typing import Any, Optional, Sequence
 
 from attention_nmt.report.collect import Run
-from attention_nmt.report.scores import ComparisonScores, SliceScore
+from attention_nmt.report.scores import ArmScores, ComparisonScores, SliceScore
 
 ALPHA = 0.05
 Table = tuple[list[str], list[list[str]]]  # headers, rows of cells
 
 CSV_COLUMNS = ["comparison", "test_set", "arm", "attention", "runs", "seeds", "num_parameters", "slice", "lower",
                "upper", "sentences", "bleu", "ci_low", "ci_high", "seed_bleus", "seed_sd", "baseline", "delta",
-               "delta_ci_low", "delta_ci_high", "p_value", "significant"]
+               "delta_ci_low", "delta_ci_high", "p_value", "significant", "p_holm", "chrf", "length_ratio",
+               "interaction", "interaction_ci_low", "interaction_ci_high", "interaction_p", "bootstrap"]
 
 
 def _params(counts: Sequence[int]) -> str:
@@ -61,6 +66,48 @@ def delta_table(scores: ComparisonScores) -> Optional[Table]:
     return headers, rows
 
 
+def _number(value: Optional[float], digits: int = 2) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+def chrf_table(scores: ComparisonScores) -> Table:
+    """Arm x slice: chrF (mean over seeds)."""
+    headers = ["arm", *(_slice_header(p) for p in scores.arms[0].slices)]
+    return headers, [[a.arm.label, *(_number(p.chrf) for p in a.slices)] for a in scores.arms]
+
+
+def length_ratio_table(scores: ComparisonScores) -> Table:
+    """Arm x slice: hypothesis words / reference words (mean over seeds); below 1 truncates, above 1 wanders."""
+    headers = ["arm", *(_slice_header(p) for p in scores.arms[0].slices)]
+    return headers, [[a.arm.label, *(_number(p.length_ratio, 3) for p in a.slices)] for a in scores.arms]
+
+
+def _interval(low: float, high: float) -> str:
+    return f"[{low:+.2f}, {high:+.2f}]"
+
+
+def drop_table(scores: ComparisonScores) -> Optional[Table]:
+    """Per arm: short-slice BLEU, longest-bucket BLEU, the drop [95% interval]; per attention arm the gap on the
+    longest bucket with its Holm-corrected p and the interaction drop(none) - drop(arm) [interval] with p.
+    None when no drop was measured (one bucket, or no short sources below the longest)."""
+    measured = [a for a in scores.arms if a.drop is not None]
+    if not measured:
+        return None
+    first = measured[0].drop
+    headers = ["arm", f"BLEU {first.short_label} (n={first.short_n})", f"BLEU {first.long_label} (n={first.long_n})",
+               "drop [95% interval]", f"minus none on {first.long_label} (Holm p)",
+               "interaction: drop(none) - drop(arm) [95% interval]", "interaction p"]
+    return headers, [_drop_row(a) for a in measured]
+
+
+def _drop_row(arm: ArmScores) -> list[str]:
+    drop, longest, found = arm.drop, arm.buckets[-1], arm.interaction
+    gap = "-" if longest.delta is None else f"{longest.delta:+.2f} (Holm p={_number(longest.p_holm, 3)})"
+    return [arm.arm.label, f"{drop.short_bleu:.2f}", f"{drop.long_bleu:.2f}", f"{drop.value:+.2f} {_interval(*drop.ci)}",
+            gap, "-" if found is None else f"{found.value:+.2f} {_interval(*found.ci)}",
+            "-" if found is None else f"{found.p_value:.3f}"]
+
+
 def runs_table(runs: Sequence[Run], root: Optional[Path] = None) -> Table:
     """Every run folder found: status, arm, seed, overall BLEU from results.json, and why it is unusable."""
     headers = ["run", "status", "attention", "seed", "BLEU", "note"]
@@ -87,29 +134,41 @@ def to_markdown(table: Table) -> str:
 
 
 def csv_rows(all_scores: Sequence[ComparisonScores]) -> list[dict[str, Any]]:
-    """One dict per comparison, arm and slice, keyed by CSV_COLUMNS; floats unrounded."""
+    """One dict per comparison, arm and slice (then the arm's drop row), keyed by CSV_COLUMNS; floats unrounded."""
     rows = []
     for scores in all_scores:
         for arm in scores.arms:
+            common = {"comparison": scores.comparison.name, "test_set": scores.comparison.test_id,
+                      "arm": arm.arm.label, "attention": arm.arm.attention, "runs": len(arm.arm.runs),
+                      "seeds": ";".join(str(s) for s in arm.arm.seeds),
+                      "num_parameters": ";".join(map(str, arm.num_parameters)), "baseline": arm.baseline,
+                      "bootstrap": scores.bootstrap}
             for piece in arm.slices:
                 rows.append({
-                    "comparison": scores.comparison.name, "test_set": scores.comparison.test_id,
-                    "arm": arm.arm.label, "attention": arm.arm.attention, "runs": len(arm.arm.runs),
-                    "seeds": ";".join(str(s) for s in arm.arm.seeds),
-                    "num_parameters": ";".join(map(str, arm.num_parameters)), "slice": piece.label,
-                    "lower": piece.lower, "upper": piece.upper, "sentences": piece.n, "bleu": piece.bleu,
-                    "ci_low": piece.ci[0], "ci_high": piece.ci[1],
+                    **common, "slice": piece.label, "lower": piece.lower, "upper": piece.upper, "sentences": piece.n,
+                    "bleu": piece.bleu, "ci_low": piece.ci[0], "ci_high": piece.ci[1],
                     "seed_bleus": ";".join(f"{b:.4f}" for b in piece.seed_bleus), "seed_sd": piece.seed_sd,
-                    "baseline": arm.baseline, "delta": piece.delta,
+                    "delta": piece.delta,
                     "delta_ci_low": piece.delta_ci[0] if piece.delta_ci else None,
                     "delta_ci_high": piece.delta_ci[1] if piece.delta_ci else None,
                     "p_value": piece.p_value,
-                    "significant": None if piece.p_value is None else piece.p_value < ALPHA})
+                    "significant": None if piece.p_value is None else piece.p_value < ALPHA,
+                    "p_holm": piece.p_holm, "chrf": piece.chrf, "length_ratio": piece.length_ratio})
+            if arm.drop is not None:
+                rows.append(_drop_csv_row(arm, common))
     return rows
+
+
+def _drop_csv_row(arm: ArmScores, common: dict[str, Any]) -> dict[str, Any]:
+    drop, found = arm.drop, arm.interaction
+    return {**common, "slice": f"drop {drop.short_label}->{drop.long_label}", "sentences": drop.short_n + drop.long_n,
+            "bleu": drop.value, "ci_low": drop.ci[0], "ci_high": drop.ci[1],
+            "interaction": found.value if found else None, "interaction_ci_low": found.ci[0] if found else None,
+            "interaction_ci_high": found.ci[1] if found else None, "interaction_p": found.p_value if found else None}
 
 
 def write_csv(path: Path, rows: Sequence[dict[str, Any]]) -> None:
     with path.open("w", encoding="utf-8", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=CSV_COLUMNS, lineterminator="\n")
         writer.writeheader()
-        writer.writerows({k: ("" if v is None else v) for k, v in row.items()} for row in rows)
+        writer.writerows({k: ("" if row.get(k) is None else row[k]) for k in CSV_COLUMNS} for row in rows)

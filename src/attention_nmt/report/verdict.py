@@ -1,22 +1,28 @@
 """The plain-language verdict on the project's claim, written from the numbers of a comparison.
 
 The claim: without attention (`none`) an RNN encoder-decoder loses quality on long sentences, with attention it
-does not. Read here as two checks on the longest non-empty bucket: (1) each attention arm beats its `none` arm
-there, significantly (paired bootstrap, p < ALPHA); (2) `none` loses more BLEU from its best bucket to the
-longest bucket than the attention arm does. Both for every attention arm: supported; for some: partly; for
-none: not supported. Every sentence is built from the scores; nothing is fixed text about the outcome.
+does not. "Supported" needs, for every attention arm, two named conditions:
+  (1) better than its `none` arm on the longest non-empty bucket, with p < ALPHA after Holm's correction over
+      the attention arms (paired bootstrap);
+  (2) an interaction interval above 0: drop(none) - drop(arm), where an arm's drop is its BLEU on the short
+      reference slice (sources of 1-20 words) minus its BLEU on the longest bucket.
+An arm (or its `none` arm) whose overall BLEU is below a floor is "not trained enough to judge": it is never
+described as losing nothing with length and cannot make the claim supported. If no arm that can be judged meets
+either condition the claim is "Not supported"; otherwise "Partly supported", naming each failed condition per
+arm. Every sentence is built from the scores; nothing is fixed text about the outcome.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import Optional, Sequence
 
 from attention_nmt.report.grouping import NO_ATTENTION
-from attention_nmt.report.scores import ArmScores, ComparisonScores, SliceScore
+from attention_nmt.report.scores import SEEDS_AND_SENTENCES, ArmScores, ComparisonScores, SliceScore
 from attention_nmt.report.tables import ALPHA
 
 FEW_SENTENCES = 50  # below this many sentences in the longest bucket, say that its intervals are wide
+DEFAULT_MIN_BLEU = 2.0  # overall BLEU below which an arm is not trained enough to judge
 
 
 @dataclass
@@ -33,27 +39,33 @@ def _words(piece: SliceScore) -> str:
     return f"{piece.label} words"
 
 
-def length_loss(arm: ArmScores) -> tuple[SliceScore, SliceScore, float]:
-    """(best bucket, longest bucket, BLEU lost from the first to the second)."""
-    best = max(arm.buckets, key=lambda b: b.bleu)
-    longest = arm.buckets[-1]
-    return best, longest, best.bleu - longest.bleu
+def trained(arm: ArmScores, min_bleu: float) -> bool:
+    return arm.overall.bleu >= min_bleu
 
 
-def describe_loss(arm: ArmScores) -> str:
-    best, longest, loss = length_loss(arm)
-    if best is longest:
-        return (f"{arm.arm.label}: highest on the longest bucket ({_words(longest)}, {longest.bleu:.2f} BLEU), "
-                "so it loses nothing with length.")
-    return (f"{arm.arm.label}: {best.bleu:.2f} BLEU at best ({_words(best)}), {longest.bleu:.2f} on the longest "
-            f"bucket ({_words(longest)}): it loses {loss:.2f} BLEU points.")
+def describe_drop(arm: ArmScores, min_bleu: float) -> str:
+    """The arm's BLEU on the short slice and the longest bucket, and the drop with its interval."""
+    label = arm.arm.label
+    drop = arm.drop
+    if drop is None:
+        measured = f"no short sources below the longest bucket ({_words(arm.buckets[-1])}), so no drop is measured"
+    else:
+        measured = (f"{drop.short_bleu:.2f} BLEU on {drop.short_label} words (n={drop.short_n}), {drop.long_bleu:.2f} "
+                    f"on the longest bucket ({drop.long_label} words, n={drop.long_n}): a drop of {drop.value:+.2f} "
+                    f"BLEU (95% interval {drop.ci[0]:+.2f} to {drop.ci[1]:+.2f})")
+    if not trained(arm, min_bleu):
+        return (f"{label}: {arm.overall.bleu:.2f} BLEU overall, below the floor of {min_bleu:.1f}: not trained "
+                f"enough to judge how it changes with length ({measured}).")
+    return f"{label}: {measured}."
 
 
 def describe_gap(arm: ArmScores) -> str:
     longest = arm.buckets[-1]
     low, high = longest.delta_ci or (float("nan"), float("nan"))
-    gap = f"{longest.delta:+.2f} BLEU (95% interval {low:+.2f} to {high:+.2f}), p={longest.p_value:.3f}"
-    if longest.p_value >= ALPHA:
+    holm = f", {longest.p_holm:.3f} after Holm's correction" if longest.p_holm is not None else ""
+    gap = f"{longest.delta:+.2f} BLEU (95% interval {low:+.2f} to {high:+.2f}), p={longest.p_value:.3f}{holm}"
+    p = longest.p_holm if longest.p_holm is not None else longest.p_value
+    if p >= ALPHA:
         outcome = f"not significant at p<{ALPHA}; the difference could be chance."
     elif longest.delta > 0:
         outcome = f"significant at p<{ALPHA}: {arm.arm.label} is better on the longest sentences."
@@ -62,53 +74,78 @@ def describe_gap(arm: ArmScores) -> str:
     return f"{arm.arm.label} minus {arm.baseline} on {_words(longest)}: {gap}, {outcome}"
 
 
-def verdict(scores: ComparisonScores) -> Verdict:
-    """The verdict for one comparison (module docstring)."""
+def describe_interaction(arm: ArmScores) -> str:
+    found = arm.interaction
+    low, high = found.ci
+    if low > 0:
+        outcome = f"`{arm.baseline}` loses more with length than {arm.arm.label}."
+    elif high < 0:
+        outcome = f"{arm.arm.label} loses more with length than `{arm.baseline}`."
+    else:
+        outcome = "the interval covers 0: no evidence that the two lose differently with length."
+    return (f"Interaction, {arm.arm.label}: drop({arm.baseline}) - drop({arm.arm.label}) = {found.value:+.2f} BLEU "
+            f"(95% interval {low:+.2f} to {high:+.2f}, p={found.p_value:.3f}): {outcome}")
+
+
+def verdict(scores: ComparisonScores, min_bleu: float = DEFAULT_MIN_BLEU, notes: Sequence[str] = ()) -> Verdict:
+    """The verdict for one comparison (module docstring); `notes` (e.g. arms still learning fast) are added to
+    the details."""
     arms = scores.arms
     if len(arms[0].buckets) < 2:
         only = arms[0].buckets[0] if arms[0].buckets else None
         where = f" ({_words(only)})" if only else ""
         return Verdict(f"Not testable: every test sentence falls into one length bucket{where}, so this test set "
-                       "cannot show how quality changes with length.", [describe_loss(a) for a in arms if a.buckets])
-    details = [describe_loss(a) for a in arms]
+                       "cannot show how quality changes with length.", [*notes])
+    details = [describe_drop(a, min_bleu) for a in arms]
     compared = [a for a in arms if a.baseline is not None]
     details += [describe_gap(a) for a in compared]
-    details += _caveats(scores)
+    details += [describe_interaction(a) for a in compared if a.interaction is not None]
+    details += [*_caveats(scores), *notes]
     if not any(a.arm.attention == NO_ATTENTION for a in arms):
         return Verdict("Not testable: no `none` arm among these runs, so attention cannot be compared with the "
                        "fixed-length context; only each arm's loss with length is given.", details)
     if not compared:
         return Verdict("Not testable: no attention arm among these runs to compare with `none`.", details)
-    return _judge(scores, compared, details)
+    return _judge(scores, compared, details, min_bleu)
 
 
-def _judge(scores: ComparisonScores, compared: list[ArmScores], details: list[str]) -> Verdict:
+def failed_conditions(arm: ArmScores, baseline: ArmScores, min_bleu: float) -> list[str]:
+    """The conditions `arm` fails, in words; empty when it supports the claim."""
+    if not trained(arm, min_bleu):
+        return [f"not trained enough to judge ({arm.overall.bleu:.2f} BLEU overall, below the floor of {min_bleu:.1f})"]
+    if not trained(baseline, min_bleu):
+        return [f"its `{baseline.arm.label}` arm is not trained enough to judge ({baseline.overall.bleu:.2f} BLEU "
+                f"overall, below the floor of {min_bleu:.1f})"]
+    longest, failed = arm.buckets[-1], []
+    if not (longest.delta > 0 and longest.p_holm is not None and longest.p_holm < ALPHA):
+        failed.append(f"not better than `{baseline.arm.label}` on {_words(longest)} at p<{ALPHA} after Holm's "
+                      f"correction ({longest.delta:+.2f} BLEU, Holm p={longest.p_holm:.3f})")
+    if arm.interaction is None:
+        failed.append("no interaction measured (no short sources below the longest bucket)")
+    elif not arm.interaction.above_zero:
+        low, high = arm.interaction.ci
+        failed.append(f"interaction interval [{low:+.2f}, {high:+.2f}] not above 0, so its advantage is not shown "
+                      "to be specific to long sentences")
+    return failed
+
+
+def _judge(scores: ComparisonScores, compared: list[ArmScores], details: list[str], min_bleu: float) -> Verdict:
     by_label = {a.arm.label: a for a in scores.arms}
-    holds = {}
-    for arm in compared:
-        longest = arm.buckets[-1]
-        beats = longest.delta > 0 and longest.p_value < ALPHA
-        loses_less = length_loss(arm)[2] < length_loss(by_label[arm.baseline])[2]
-        holds[arm.arm.label] = (beats, loses_less)
-    longest_label = _words(compared[0].buckets[-1])
-    good = [label for label, (beats, less) in holds.items() if beats and less]
-    if len(good) == len(holds):
-        return Verdict(f"Supported: on the longest sentences ({longest_label}) every attention arm beats `none` "
-                       f"significantly (p<{ALPHA}) and `none` loses more BLEU from its best bucket than each of "
-                       "them.", details, True)
-    if not any(beats for beats, _ in holds.values()):
-        return Verdict(f"Not supported by these runs: no attention arm is significantly better than `none` on the "
-                       f"longest sentences ({longest_label}).", details, False)
-    parts = []
-    for label, (beats, less) in holds.items():
-        if beats and less:
-            parts.append(f"{label} holds both checks")
-        elif beats:
-            parts.append(f"{label} beats `none` significantly on {longest_label} but loses as much or more with "
-                         "length, so its advantage is not specific to long sentences")
-        else:
-            parts.append(f"{label} is not significantly better than `none` on {longest_label}")
-    return Verdict(f"Partly supported: {'; '.join(parts)}.", details, None)
+    failures = {a.arm.label: failed_conditions(a, by_label[a.baseline], min_bleu) for a in compared}
+    longest, short = compared[0].buckets[-1], compared[0].drop
+    if not any(failures.values()):
+        return Verdict(f"Supported: on the longest sentences ({_words(longest)}) every attention arm is better than "
+                       f"`none` (p<{ALPHA} after Holm's correction over {len(compared)} arm(s)), and `none` loses more "
+                       f"BLEU from {short.short_label} words to {_words(longest)} than each of them (interaction "
+                       "intervals above 0).", details, True)
+    judged = [a for a in compared if trained(a, min_bleu) and trained(by_label[a.baseline], min_bleu)]
+    parts = "; ".join(f"{label}: {', '.join(failed) if failed else 'meets both conditions'}"
+                      for label, failed in failures.items())
+    if not judged:
+        return Verdict(f"Not testable: no attention arm can be judged ({parts}).", details)
+    if all(len(failures[a.arm.label]) == 2 for a in judged):
+        return Verdict(f"Not supported by these runs: {parts}.", details, False)
+    return Verdict(f"Partly supported: {parts}.", details, None)
 
 
 def _caveats(scores: ComparisonScores) -> list[str]:
@@ -119,12 +156,19 @@ def _caveats(scores: ComparisonScores) -> list[str]:
     if scores.empty_buckets:
         notes.append(f"No test sentences in bucket(s) {', '.join(scores.empty_buckets)}: they are left out, and "
                      f"the longest bucket here is {longest.label}.")
+    drop = scores.arms[0].drop
+    if drop is not None and drop.short_label != f"1-{scores.short_max_words}":
+        notes.append(f"The short reference slice is {drop.short_label} words: sources of up to "
+                     f"{scores.short_max_words} words, cut below the longest bucket ({longest.label}).")
     spread = [f"{a.arm.label} {min(a.overall.seed_bleus):.2f} to {max(a.overall.seed_bleus):.2f}"
               for a in scores.arms if len(a.arm.runs) > 1]
-    if spread:
-        notes.append("Intervals and p-values cover the sampling of test sentences; between seeds, overall BLEU "
+    if scores.bootstrap == SEEDS_AND_SENTENCES:
+        notes.append("Intervals and p-values resample each arm's seeds (with replacement), then the test sentences, "
+                     f"so they cover the variation between training runs; overall BLEU between seeds: {'; '.join(spread)}.")
+    elif spread:
+        notes.append("Intervals and p-values resample the test sentences only; between seeds, overall BLEU "
                      f"ranges {'; '.join(spread)}.")
     if any(len(a.arm.runs) == 1 for a in scores.arms):
-        notes.append("At least one arm has a single seed: intervals and p-values cover the sampling of test "
+        notes.append("At least one arm has a single seed: its intervals and p-values cover the sampling of test "
                      "sentences, not the variation between training runs.")
     return notes

@@ -18,7 +18,8 @@ PROJECT = "attention-nmt"
 
 
 def log_report(report: Report, project: str = PROJECT, mode: Optional[str] = None) -> Optional[str]:
-    """Figure(s), tables (AER included), attention heatmaps, verdicts and the HTML page as one W&B run; returns its folder (None when disabled)."""
+    """Figures (learning curves included), tables (AER included), attention heatmaps, verdicts and the HTML page
+    as one W&B run; returns its folder (None when disabled)."""
     mode = mode or wandb_mode()
     if mode == "disabled":
         return None
@@ -34,13 +35,15 @@ def log_report(report: Report, project: str = PROJECT, mode: Optional[str] = Non
         for section in report.sections:
             key = f"report/{section.scores.comparison.name}"
             media[f"{key}/bleu_by_length"] = wandb.Image(str(report.figures[section.scores.comparison.name]["png"]))
+            if (curves := report.curve_figures.get(section.scores.comparison.name)) is not None:
+                media[f"{key}/learning_curves"] = wandb.Image(str(curves["png"]))
             for i, (caption, (headers, rows)) in enumerate(section.tables):
                 media[f"{key}/table_{i}"] = wandb.Table(columns=headers, data=rows)
             for heatmap in section.heatmaps:  # one key each: different sizes in one list are drawn distorted
                 media[f"{key}/attention/{heatmap.path.stem}"] = wandb.Image(str(heatmap.path), caption=heatmap.caption)
             run.summary[f"{key}/verdict"] = section.verdict.text()
         rows = csv_rows(report.scores)
-        media["report/bleu"] = wandb.Table(columns=CSV_COLUMNS, data=[[r[c] for c in CSV_COLUMNS] for r in rows])
+        media["report/bleu"] = wandb.Table(columns=CSV_COLUMNS, data=[[r.get(c) for c in CSV_COLUMNS] for r in rows])
         headers, run_rows = runs_table(report.runs)
         media["report/runs"] = wandb.Table(columns=headers, data=run_rows)
         run.log(media)

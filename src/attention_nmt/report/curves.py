@@ -1,0 +1,119 @@
+"""Learning curves: validation BLEU and loss against updates, read from each run's `csv/metrics.csv` (Lightning's
+CSVLogger), one line per arm (mean over its seeds); and the warning when an arm was still learning fast.
+
+Lightning logs a validation that follows update k at `step` k - 1 (a run validating every 10 updates logs steps
+9, 19, ...), so updates = step + 1. An arm "still learning fast" gained more than a quarter of its final
+validation BLEU over the last quarter of its updates; its BLEU at 3/4 of the updates is interpolated linearly
+between validations (and the check is skipped when the first validation came later than that).
+"""
+
+from __future__ import annotations
+
+import csv
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional, Sequence
+
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+VAL_BLEU, VAL_LOSS = "val/bleu", "val/loss"
+LAST_SHARE = 0.25  # the last quarter of training, and the share of the final BLEU gained in it
+SIZE_INCHES = (12.0, 4.5)
+DPI = 100
+
+
+@dataclass
+class Curve:
+    """Validation metrics of a run, or their mean over an arm's seeds, in update order (NaN where not logged)."""
+
+    updates: np.ndarray
+    bleu: np.ndarray
+    loss: np.ndarray
+
+
+def metrics_csv(run_dir: Path) -> Optional[Path]:
+    """The run's CSVLogger file: csv/metrics.csv, else the newest csv/<version>/metrics.csv; None without one."""
+    found = [run_dir / "csv" / "metrics.csv", *sorted((run_dir / "csv").glob("*/metrics.csv"))]
+    return next((p for p in found if p.is_file()), None)
+
+
+def read_curve(path: Path) -> Optional[Curve]:
+    """The validation rows of a metrics.csv (None when it has none or cannot be read)."""
+    try:
+        with path.open(encoding="utf-8", newline="") as f:
+            rows = [r for r in csv.DictReader(f) if r.get(VAL_BLEU) and r.get("step")]
+    except (OSError, ValueError, csv.Error):
+        return None
+    by_step = {int(float(r["step"])): r for r in rows}  # the last row of a step wins
+    if not by_step:
+        return None
+    steps = sorted(by_step)
+    loss = [float(by_step[s].get(VAL_LOSS) or "nan") for s in steps]
+    return Curve(np.array(steps, dtype=float) + 1, np.array([float(by_step[s][VAL_BLEU]) for s in steps]),
+                 np.array(loss))
+
+
+def mean_curve(curves: Sequence[Curve]) -> Optional[Curve]:
+    """Mean over seeds at every update any seed validated at (over the seeds that did); None without curves."""
+    if not curves:
+        return None
+    updates = np.unique(np.concatenate([c.updates for c in curves]))
+    bleu, loss = np.full((len(curves), len(updates)), np.nan), np.full((len(curves), len(updates)), np.nan)
+    for i, curve in enumerate(curves):
+        at = np.searchsorted(updates, curve.updates)
+        bleu[i, at], loss[i, at] = curve.bleu, curve.loss
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # an update only some seeds logged a loss at
+        return Curve(updates, np.nanmean(bleu, axis=0), np.nanmean(loss, axis=0))
+
+
+def arm_curves(arms: Sequence[tuple[str, Sequence[Path]]]) -> dict[str, Curve]:
+    """{arm label: mean learning curve} for the arms (label, run folders) whose runs logged validations."""
+    found = {}
+    for label, folders in arms:
+        curves = [c for c in (read_curve(p) for p in filter(None, map(metrics_csv, folders))) if c is not None]
+        if (curve := mean_curve(curves)) is not None:
+            found[label] = curve
+    return found
+
+
+def still_learning(label: str, curve: Curve) -> Optional[str]:
+    """The verdict's warning when the arm's last quarter of training gained more than a quarter of its final
+    validation BLEU; None otherwise (or when there is no validation before the last quarter)."""
+    updates, bleu = curve.updates, curve.bleu
+    known = ~np.isnan(bleu)
+    updates, bleu = updates[known], bleu[known]
+    if len(updates) < 2:
+        return None
+    start = (1 - LAST_SHARE) * updates[-1]
+    if updates[0] > start:
+        return None
+    before, final = float(np.interp(start, updates, bleu)), float(bleu[-1])
+    if final <= 0 or final - before <= LAST_SHARE * final:
+        return None
+    return (f"{label} is still learning fast (validation BLEU rose from {before:.2f} to {final:.2f} over the last "
+            "quarter of training): compare with care.")
+
+
+def learning_curves_figure(curves: dict[str, Curve], title: str, arms: Sequence[str] = ()) -> Figure:
+    """Validation BLEU and validation loss against updates, one line per arm; an arm listed in `arms` (the
+    comparison's arms in order) gets the colour it has in the BLEU-by-length figure."""
+    fig = Figure(figsize=SIZE_INCHES, dpi=DPI)
+    FigureCanvasAgg(fig)
+    bleu_ax, loss_ax = fig.subplots(1, 2)
+    for i, (label, curve) in enumerate(curves.items()):
+        colour = f"C{list(arms).index(label) if label in arms else i}"
+        for ax, values in ((bleu_ax, curve.bleu), (loss_ax, curve.loss)):
+            ax.plot(curve.updates, values, marker="o", markersize=3, linewidth=2, color=colour, label=label)
+    for ax, name in ((bleu_ax, "validation BLEU"), (loss_ax, "validation loss (per token)")):
+        ax.set_xlabel("updates")
+        ax.set_ylabel(name)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8, loc="best")
+    bleu_ax.set_title(f"Learning curves: {title} (mean over seeds)", fontsize=10)
+    loss_ax.set_title("Validation loss", fontsize=10)
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,33 @@
+"""Why long sentences fail, per slice: sacreBLEU's chrF and the hypothesis/reference length ratio.
+
+Both come from per-sentence count statistics summed over a slice, as corpus BLEU does in `statistics`:
+chrF from sacreBLEU's character n-gram counts, the ratio from BLEU's own [hyp_len, ref_len] (words after
+BLEU's tokenizer). A ratio well below 1 says a system stops early (truncates), well above 1 that it wanders.
+"""
+
+from __future__ import annotations
+
+from typing import Optional, Sequence
+
+import numpy as np
+from sacrebleu.metrics import CHRF
+
+
+def chrf_stats(hypotheses: Sequence[str], references: Sequence[str]) -> np.ndarray:
+    """[S, 18] sacreBLEU's chrF statistics of each hypothesis against its reference."""
+    if not hypotheses:
+        return np.zeros((0, 3 * CHRF.CHAR_ORDER), dtype=np.int64)
+    return np.asarray(CHRF()._extract_corpus_statistics(list(hypotheses), [list(references)]), dtype=np.int64)
+
+
+def corpus_chrf(summed: np.ndarray) -> Optional[float]:
+    """Corpus chrF from summed statistics, exactly as `sacrebleu.corpus_chrf`; None for an empty slice."""
+    if not int(np.sum(summed)):
+        return None
+    return float(CHRF()._compute_score_from_stats([int(x) for x in summed]).score)
+
+
+def length_ratio(bleu_stats: np.ndarray) -> Optional[float]:
+    """Hypothesis over reference words of a slice, from BLEU statistics [S, K] (columns hyp_len, ref_len)."""
+    hyp, ref = int(bleu_stats[:, 0].sum()), int(bleu_stats[:, 1].sum())
+    return hyp / ref if ref else None
