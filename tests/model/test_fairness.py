@@ -80,7 +80,7 @@ def _default_cfg(*overrides: str):
 def test_defaults_make_luong_attentional_state_as_wide_as_the_hidden_size() -> None:
     cfg = _default_cfg("attention=multiplicative")
     model = from_plain(OmegaConf.to_container(cfg.model, resolve=True), ModelConfig)
-    assert model.init is Init.bahdanau2014
+    assert model.init is Init.luong2015
     assert model.output_size == model.hidden_size == 256
     cfg = _default_cfg("attention=multiplicative", "model.hidden_size=64")
     assert OmegaConf.to_container(cfg.model, resolve=True)["output_size"] == 64

@@ -1,9 +1,10 @@
 """Parameter initialisation, one named scheme for every arm (`model.init=`), each after its source.
 
-- `bahdanau2014` (the default): Bahdanau et al. 2014, appendix B.1. Recurrent matrices random orthogonal
-  (one orthogonal block per gate); the attention matrices W_a and U_a from N(0, 0.001^2); v_a and every bias
-  zero; every other matrix, embeddings included, from N(0, 0.01^2).
-- `luong2015`: Luong et al. 2015, sec. 4.1: every parameter from U(-0.1, 0.1).
+- `luong2015` (the default): Luong et al. 2015, sec. 4.1: every parameter from U(-0.1, 0.1).
+- `bahdanau2014`: Bahdanau et al. 2014, appendix B.1. Recurrent matrices random orthogonal (one orthogonal
+  block per gate); the attention matrices W_a and U_a from N(0, 0.001^2); v_a and every bias zero; every
+  other matrix, embeddings included, from N(0, 0.01^2). Made for Adadelta: with Adam at the default budget
+  its tiny weights leave every arm near the unigram distribution for hundreds of updates.
 - `torch`: PyTorch's own module defaults (embeddings N(0, 1), linear and recurrent weights
   U(-1/sqrt(fan_in), 1/sqrt(fan_in))), what the project used before the schemes existed.
 
