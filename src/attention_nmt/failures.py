@@ -66,7 +66,19 @@ class RecordFailures(Callback):
         else:
             record.unlink(missing_ok=True)  # this folder's earlier failure was resumed or rerun successfully
         if hydra_cfg.mode == RunMode.MULTIRUN:
-            summarize_sweep(Path(hydra_cfg.sweep.dir))
+            summarize_sweep(sweep_dir_of(out_dir))
+
+
+def sweep_dir_of(job_dir: Path) -> Path:
+    """The sweep folder of a job: the nearest folder above the job's that holds Hydra's `multirun.yaml` (each
+    launcher writes it there when the sweep starts), else the job folder's parent.
+
+    Not `hydra.sweep.dir`: its default holds `${now:...}`, which resolves anew on every read, so at the end of a
+    job it names a folder of that moment, not the sweep's."""
+    for folder in job_dir.parents:
+        if (folder / "multirun.yaml").is_file():
+            return folder
+    return job_dir.parent
 
 
 def summarize_sweep(sweep_dir: Path) -> list[dict[str, Any]]:

@@ -37,3 +37,18 @@ def test_failing_job_is_recorded_and_the_others_still_run(tmp_path):
     summary = json.loads((sweep / "failures.json").read_text())
     assert [(f["folder"], f["error"]) for f in summary] == [(first.name, "DataFormatError")]
     assert f"{first}/failed.json" in done.stdout + done.stderr
+
+
+def test_failures_json_lands_in_a_sweep_folder_named_by_the_time(tmp_path):
+    """Hydra's default sweep folder holds `${now:...}`, which resolves anew on every read: the record of a failed
+    job must still go to the folder the sweep was written to, not to one named by the moment the job ended."""
+    bad = tmp_path / "bad.tsv"
+    bad.write_text("uno\tone\ndos two\n", encoding="utf-8")
+    model_and_trainer = [o for o in TINY if not o.startswith("data") and o != "trainer.max_steps=4"]
+    done = run_script("train.py", ["-m", f"data.path={bad}", "data=local", *model_and_trainer, "trainer.max_steps=2",
+                                   f"paths.cache_dir={tmp_path}/cache",
+                                   f"hydra.sweep.dir={tmp_path}/multirun/" + "${now:%H-%M-%S-%f}"], tmp_path, timeout=600)
+    assert done.returncode != 0
+    (sweep,) = (tmp_path / "multirun").iterdir()  # one folder: the record did not make a second one
+    summary = json.loads((sweep / "failures.json").read_text())
+    assert [f["error"] for f in summary] == ["DataFormatError"]
