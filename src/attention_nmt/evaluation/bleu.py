@@ -66,6 +66,18 @@ def length_ratio(hyp_len: int, ref_len: int) -> float | None:
     return hyp_len / ref_len if ref_len else None
 
 
+def chrf_statistics(chrf: CHRF, hypotheses: Sequence[str], references: Sequence[str]) -> list[list[int]]:
+    """sacreBLEU's chrF statistics of each hypothesis against its reference (one row per sentence); the one
+    place that calls sacreBLEU's private statistics method."""
+    return chrf._extract_corpus_statistics(list(hypotheses), [list(references)])
+
+
+def chrf_from_stats(chrf: CHRF, summed: Sequence[int]) -> float | None:
+    """Corpus chrF from summed statistics, exactly as `sacrebleu.corpus_chrf`; None for an empty set."""
+    values = [int(x) for x in summed]
+    return float(chrf._compute_score_from_stats(values).score) if sum(values) else None
+
+
 class BucketedBLEU(Metric):
     """Corpus BLEU overall and per source-length bucket, with sentence counts and length ratios; DDP-exact.
 
@@ -100,7 +112,7 @@ class BucketedBLEU(Metric):
         self.stats.index_add_(0, index, torch.tensor(rows, dtype=torch.long, device=self.stats.device))
         self.counts.index_add_(0, index, torch.ones_like(index))
         if self.chrf is not None:
-            chrf_rows = self.chrf._extract_corpus_statistics(list(hypotheses), [list(references)])
+            chrf_rows = chrf_statistics(self.chrf, hypotheses, references)
             self.chrf_stats.index_add_(0, index, torch.tensor(chrf_rows, dtype=torch.long, device=self.stats.device))
 
     def score(self, stats: torch.Tensor) -> float:
@@ -111,9 +123,7 @@ class BucketedBLEU(Metric):
 
     def chrf_score(self, stats: torch.Tensor) -> float | None:
         """Corpus chrF from summed chrF statistics (None when the metric has no chrF or the set is empty)."""
-        if self.chrf is None or not int(stats.sum()):
-            return None
-        return float(self.chrf._compute_score_from_stats([int(x) for x in stats]).score)
+        return None if self.chrf is None else chrf_from_stats(self.chrf, stats.tolist())
 
     def _extras(self, stats: torch.Tensor, chrf_stats: torch.Tensor | None) -> dict:
         """length_ratio (and chrf) of a slice's summed statistics."""

@@ -12,22 +12,21 @@ from typing import Optional, Sequence
 import numpy as np
 from sacrebleu.metrics import CHRF
 
+from attention_nmt.evaluation import bleu
+
 
 def chrf_stats(hypotheses: Sequence[str], references: Sequence[str]) -> np.ndarray:
     """[S, 18] sacreBLEU's chrF statistics of each hypothesis against its reference."""
     if not hypotheses:
         return np.zeros((0, 3 * CHRF.CHAR_ORDER), dtype=np.int64)
-    return np.asarray(CHRF()._extract_corpus_statistics(list(hypotheses), [list(references)]), dtype=np.int64)
+    return np.asarray(bleu.chrf_statistics(CHRF(), hypotheses, references), dtype=np.int64)
 
 
 def corpus_chrf(summed: np.ndarray) -> Optional[float]:
     """Corpus chrF from summed statistics, exactly as `sacrebleu.corpus_chrf`; None for an empty slice."""
-    if not int(np.sum(summed)):
-        return None
-    return float(CHRF()._compute_score_from_stats([int(x) for x in summed]).score)
+    return bleu.chrf_from_stats(CHRF(), summed.tolist())
 
 
 def length_ratio(bleu_stats: np.ndarray) -> Optional[float]:
     """Hypothesis over reference words of a slice, from BLEU statistics [S, K] (columns hyp_len, ref_len)."""
-    hyp, ref = int(bleu_stats[:, 0].sum()), int(bleu_stats[:, 1].sum())
-    return hyp / ref if ref else None
+    return bleu.length_ratio(int(bleu_stats[:, 0].sum()), int(bleu_stats[:, 1].sum()))
