@@ -3,8 +3,8 @@
 import hydra
 from omegaconf import DictConfig
 
-from attention_nmt.evaluating import evaluate_task
-from attention_nmt.schema import register_configs
+from attention_nmt.tasks.config import register_configs
+from attention_nmt.tasks.evaluate import evaluate_task
 
 register_configs()
 

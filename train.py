@@ -3,8 +3,8 @@
 import hydra
 from omegaconf import DictConfig
 
-from attention_nmt.schema import register_configs
-from attention_nmt.training import train_task
+from attention_nmt.tasks.config import register_configs
+from attention_nmt.tasks.train import train_task
 
 register_configs()
 

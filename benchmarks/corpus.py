@@ -14,8 +14,16 @@ import hashlib
 import json
 from pathlib import Path
 
-SPEC = {"task": "reverse_map", "vocab_size": 500, "min_len": 5, "max_len": 60, "num_train": 20000,
-        "num_validation": 500, "num_test": 1000, "seed": 7}
+SPEC = {
+    "task": "reverse_map",
+    "vocab_size": 500,
+    "min_len": 5,
+    "max_len": 60,
+    "num_train": 20000,
+    "num_validation": 500,
+    "num_test": 1000,
+    "seed": 7,
+}
 
 
 def _indices(text: str) -> list[int]:
@@ -29,10 +37,18 @@ def corpus_file(cache_dir: Path) -> Path:
     if path.is_file():
         return path
     from attention_nmt.data.synthetic import make_synthetic
-    from attention_nmt.results import write_text_atomically
+    from attention_nmt.evaluation.results import write_text_atomically
 
-    splits = make_synthetic(SPEC["task"], SPEC["vocab_size"], SPEC["min_len"], SPEC["max_len"], SPEC["num_train"],
-                            SPEC["num_validation"], SPEC["num_test"], SPEC["seed"])
+    splits = make_synthetic(
+        SPEC["task"],
+        SPEC["vocab_size"],
+        SPEC["min_len"],
+        SPEC["max_len"],
+        SPEC["num_train"],
+        SPEC["num_validation"],
+        SPEC["num_test"],
+        SPEC["seed"],
+    )
     data = {"vocab_size": SPEC["vocab_size"]}
     for split in ("train", "test"):
         pairs = splits[split]["translation"]
@@ -46,8 +62,9 @@ def load(path: Path) -> dict:
     return json.loads(Path(path).read_text())
 
 
-def train_batches(corpus: dict, batch_size: int, count: int, seed: int = 0,
-                  src_range: tuple[int, int] = (1, 10**6)) -> list[list[int]]:
+def train_batches(
+    corpus: dict, batch_size: int, count: int, seed: int = 0, src_range: tuple[int, int] = (1, 10**6)
+) -> list[list[int]]:
     """`count` training batches as our training cuts them (pools sorted by length, shuffled), restricted
     to sources whose length in words lies in `src_range`."""
     from attention_nmt.data.batching import LengthBucketSampler
@@ -60,13 +77,14 @@ def train_batches(corpus: dict, batch_size: int, count: int, seed: int = 0,
     return [[keep[i] for i in batch] for batch in full[:count]]
 
 
-def test_batches(corpus: dict, batch_size: int, limit: int | None = None,
-                 src_range: tuple[int, int] = (1, 10**6)) -> list[list[int]]:
+def test_batches(
+    corpus: dict, batch_size: int, limit: int | None = None, src_range: tuple[int, int] = (1, 10**6)
+) -> list[list[int]]:
     """Evaluation batches of the test split (sorted by source length, as our evaluation does), over its
     first `limit` sentences whose source length lies in `src_range`."""
     keep = [i for i, s in enumerate(corpus["test"]["src"]) if src_range[0] <= len(s) <= src_range[1]][:limit]
     keep.sort(key=lambda i: (len(corpus["test"]["src"][i]), i))
-    return [keep[i: i + batch_size] for i in range(0, len(keep), batch_size)]
+    return [keep[i : i + batch_size] for i in range(0, len(keep), batch_size)]
 
 
 def pairs(corpus: dict, split: str, batches: list[list[int]]) -> list[list[list[list[int]]]]:

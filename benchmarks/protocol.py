@@ -13,7 +13,8 @@ import json
 import os
 import resource
 import sys
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 THREAD_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 WORD_OFFSET = 4  # both sides put their four specials first; word type i gets id i + 4

@@ -13,7 +13,7 @@ import statistics
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 from protocol import thread_env
 
@@ -27,8 +27,14 @@ class Worker:
 
     def __init__(self, name: str, python: Path, script: Path, threads: int) -> None:
         self.name = name
-        self.process = subprocess.Popen([str(python), str(script)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                        stderr=subprocess.PIPE, text=True, env=thread_env(threads))
+        self.process = subprocess.Popen(
+            [str(python), str(script)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=thread_env(threads),
+        )
 
     def ask(self, **command: Any) -> dict[str, Any]:
         self.send(**command)
@@ -100,5 +106,5 @@ def measure(sides: list[Side], setup: dict[str, Any], threads: int, repeats: int
             worker.close()
 
 
-def ratio(ours: Optional[float], theirs: Optional[float]) -> Optional[float]:
+def ratio(ours: float | None, theirs: float | None) -> float | None:
     return None if not ours or not theirs else ours / theirs

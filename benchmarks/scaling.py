@@ -21,15 +21,24 @@ def rows(args: argparse.Namespace, data: dict, ours: list[runner.Side]) -> list[
     """Rows at the first thread count of `args.threads`, for `args.arms`."""
     threads, out, repeats = args.threads[0], [], 1  # trends, not ratios: one repeat keeps this table short
     for low, high in BUCKETS if not args.quick else BUCKETS[:1]:
-        train = corpus_lib.pairs(data, "train", corpus_lib.train_batches(
-            data, args.batch_size, max(1, args.train_batches // 3), src_range=(low, high)))
-        test = corpus_lib.pairs(data, "test", corpus_lib.test_batches(
-            data, args.batch_size, limit=max(1, args.greedy_sentences // 8), src_range=(low, high)))
+        train = corpus_lib.pairs(
+            data,
+            "train",
+            corpus_lib.train_batches(data, args.batch_size, max(1, args.train_batches // 3), src_range=(low, high)),
+        )
+        test = corpus_lib.pairs(
+            data,
+            "test",
+            corpus_lib.test_batches(
+                data, args.batch_size, limit=max(1, args.greedy_sentences // 8), src_range=(low, high)
+            ),
+        )
         for arm in args.arms:
             base = {"vocab_size": data["vocab_size"], "arm": arm}
             trained = runner.measure(ours, {**base, "kind": "train", "batches": train}, threads, repeats)["ours"]
-            decoded = runner.measure(ours, {**base, "kind": "decode", "beam": 1, "batches": test}, threads,
-                                     repeats)["ours"]
+            decoded = runner.measure(ours, {**base, "kind": "decode", "beam": 1, "batches": test}, threads, repeats)[
+                "ours"
+            ]
             out.append(Row(f"train tokens/s, source {low}-{high} words, {arm}", threads, trained.rate))
             out.append(Row(f"decode sentences/s, greedy, source {low}-{high} words, {arm}", threads, decoded.rate))
     for batch_size in BATCH_SIZES if not args.quick else BATCH_SIZES[:1]:

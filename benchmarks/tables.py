@@ -6,7 +6,6 @@ import json
 import platform
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Optional
 
 
 @dataclass
@@ -16,12 +15,12 @@ class Row:
     what: str
     threads: int
     ours: float
-    joeynmt: Optional[float] = None
-    ratio: Optional[float] = None
+    joeynmt: float | None = None
+    ratio: float | None = None
     note: str = ""
 
 
-def _number(value: Optional[float]) -> str:
+def _number(value: float | None) -> str:
     if value is None:
         return "-"
     return f"{value:,.0f}" if value >= 100 else f"{value:.1f}"
@@ -58,6 +57,10 @@ def machine() -> dict:
 
 def write_json(path: Path, rows: list[Row], scaling: list[Row], settings: dict) -> None:
     """`rows: [{"what", "threads", "ours", "joeynmt", "ratio"}]`, plus the second table and the settings."""
-    payload = {"machine": machine(), "settings": settings, "rows": [asdict(r) for r in rows],
-               "scaling": [asdict(r) for r in scaling]}
+    payload = {
+        "machine": machine(),
+        "settings": settings,
+        "rows": [asdict(r) for r in rows],
+        "scaling": [asdict(r) for r in scaling],
+    }
     Path(path).write_text(json.dumps(payload, indent=2) + "\n")

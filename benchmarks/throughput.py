@@ -19,7 +19,6 @@ import argparse
 import logging
 import sys
 from pathlib import Path
-from typing import Optional
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # noqa: E402  (a script beside its helpers)
 
@@ -31,12 +30,15 @@ from tables import Row  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 ARMS = ("none", "additive", "multiplicative", "multiplicative+feed")
-JOEY_NOTE = {"none": "Joey has no attention-free decoder: vs its cheapest, luong without input feeding",
-             "additive": "Joey bahdanau (queried after the GRU update) with input feeding",
-             "multiplicative": "Joey luong, no input feeding", "multiplicative+feed": "Joey luong"}
+JOEY_NOTE = {
+    "none": "Joey has no attention-free decoder: vs its cheapest, luong without input feeding",
+    "additive": "Joey bahdanau (queried after the GRU update) with input feeding",
+    "multiplicative": "Joey luong, no input feeding",
+    "multiplicative+feed": "Joey luong",
+}
 
 
-def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--compare", choices=["joeynmt"], help="also run Joey NMT 2.3.0 (own virtualenv)")
     parser.add_argument("--json", type=Path, help="write the tables as JSON to this file")
@@ -72,20 +74,24 @@ def plans(args: argparse.Namespace, data: dict) -> list[tuple[str, dict]]:
     ordered = corpus_lib.test_batches(data, args.batch_size)
     rows = []
     for arm in args.arms:
-        rows.append((f"train tokens/s, {arm}",
-                     {**common, "kind": "train", "arm": arm, "batches": train}))
+        rows.append((f"train tokens/s, {arm}", {**common, "kind": "train", "arm": arm, "batches": train}))
     for beam, count in ((1, args.greedy_sentences), (5, args.beam_sentences)):
         sample = sorted(spread(ordered, count), key=lambda i: (len(data["test"]["src"][i]), i))
-        batches = corpus_lib.pairs(data, "test", [sample[i: i + args.batch_size]
-                                                  for i in range(0, len(sample), args.batch_size)])
+        batches = corpus_lib.pairs(
+            data, "test", [sample[i : i + args.batch_size] for i in range(0, len(sample), args.batch_size)]
+        )
         for arm in args.arms:
             label = "greedy" if beam == 1 else f"beam {beam}"
-            rows.append((f"decode sentences/s, {label}, {arm}",
-                         {**common, "kind": "decode", "arm": arm, "beam": beam, "batches": batches}))
+            rows.append(
+                (
+                    f"decode sentences/s, {label}, {arm}",
+                    {**common, "kind": "decode", "arm": arm, "beam": beam, "batches": batches},
+                )
+            )
     return rows
 
 
-def sides(compare: Optional[str]) -> list[runner.Side]:
+def sides(compare: str | None) -> list[runner.Side]:
     ours = [runner.Side("ours", Path(sys.executable), HERE / "worker_ours.py")]
     if compare != "joeynmt":
         return ours
@@ -103,16 +109,23 @@ def compare_rows(args: argparse.Namespace, data: dict) -> list[Row]:
             result = runner.measure(chosen, setup, threads, args.repeats)
             ours, joey = result["ours"], result.get("joeynmt")
             note = JOEY_NOTE[setup["arm"]] if joey and setup["arm"] == "none" else ""
-            speed.append(Row(name, threads, ours.rate, joey and joey.rate,
-                             runner.ratio(ours.rate, joey and joey.rate), note))
-            memory.append(Row(f"peak MiB, {name.replace(' tokens/s', '').replace(' sentences/s', '')}", threads,
-                              ours.peak_rss_mb, joey and joey.peak_rss_mb,
-                              runner.ratio(ours.peak_rss_mb, joey and joey.peak_rss_mb)))
+            speed.append(
+                Row(name, threads, ours.rate, joey and joey.rate, runner.ratio(ours.rate, joey and joey.rate), note)
+            )
+            memory.append(
+                Row(
+                    f"peak MiB, {name.replace(' tokens/s', '').replace(' sentences/s', '')}",
+                    threads,
+                    ours.peak_rss_mb,
+                    joey and joey.peak_rss_mb,
+                    runner.ratio(ours.peak_rss_mb, joey and joey.peak_rss_mb),
+                )
+            )
             logging.info("%s", tables.markdown(speed[-1:] + memory[-1:], bool(joey)).splitlines()[-2:])
     return speed + memory
 
 
-def main(argv: Optional[list[str]] = None) -> None:
+def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
     args = parse_args(argv)
     corpus_path = corpus_lib.corpus_file(args.cache_dir / "benchmark")

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any, Callable
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # noqa: E402  (a script beside its helpers)
 
+import protocol  # noqa: E402
 import torch  # noqa: E402
 from joeynmt.batch import Batch  # noqa: E402
 from joeynmt.config import _check_special_symbols  # noqa: E402
@@ -24,23 +26,41 @@ from joeynmt.model import build_model  # noqa: E402
 from joeynmt.search import search  # noqa: E402
 from joeynmt.vocabulary import Vocabulary  # noqa: E402
 
-import protocol  # noqa: E402
-
 HIDDEN, EMBEDDING, DROPOUT = 256, 128, 0.2
 #: our arm -> Joey's decoder settings (attention, input_feeding)
-ARMS = {"none": ("luong", False), "additive": ("bahdanau", True), "multiplicative": ("luong", False),
-        "multiplicative+feed": ("luong", True)}
+ARMS = {
+    "none": ("luong", False),
+    "additive": ("bahdanau", True),
+    "multiplicative": ("luong", False),
+    "multiplicative+feed": ("luong", True),
+}
 
 
 def model_config(arm: str) -> dict:
     attention, input_feeding = ARMS[arm]
     embeddings = {"embedding_dim": EMBEDDING, "dropout": DROPOUT}
     return {
-        "encoder": {"type": "recurrent", "rnn_type": "gru", "hidden_size": HIDDEN, "bidirectional": True,
-                    "num_layers": 1, "dropout": DROPOUT, "embeddings": dict(embeddings)},
-        "decoder": {"type": "recurrent", "rnn_type": "gru", "hidden_size": HIDDEN, "num_layers": 1,
-                    "attention": attention, "input_feeding": input_feeding, "init_hidden": "bridge",
-                    "dropout": DROPOUT, "hidden_dropout": DROPOUT, "embeddings": dict(embeddings)},
+        "encoder": {
+            "type": "recurrent",
+            "rnn_type": "gru",
+            "hidden_size": HIDDEN,
+            "bidirectional": True,
+            "num_layers": 1,
+            "dropout": DROPOUT,
+            "embeddings": dict(embeddings),
+        },
+        "decoder": {
+            "type": "recurrent",
+            "rnn_type": "gru",
+            "hidden_size": HIDDEN,
+            "num_layers": 1,
+            "attention": attention,
+            "input_feeding": input_feeding,
+            "init_hidden": "bridge",
+            "dropout": DROPOUT,
+            "hidden_dropout": DROPOUT,
+            "embeddings": dict(embeddings),
+        },
     }
 
 
@@ -66,12 +86,22 @@ def _batch(pairs: list[list[list[int]]], vocab: Vocabulary, with_target: bool) -
         for r, t in enumerate(trg):
             trg_t[r, : len(t)] = torch.tensor(t)
     lengths = torch.tensor([len(s) for s in src])
-    return Batch(src_t, lengths, None, trg_t, None, torch.tensor(rows), torch.device("cpu"), pad, eos,
-                 is_train=with_target)
+    return Batch(
+        src_t, lengths, None, trg_t, None, torch.tensor(rows), torch.device("cpu"), pad, eos, is_train=with_target
+    )
 
 
-def setup(threads: int, kind: str, arm: str, vocab_size: int, batches: list[list[list[list[int]]]], warmup: int = 1,
-          beam: int = 1, max_len_ratio: float = 1.5, lr: float = 3e-3) -> Callable[[], dict[str, Any]]:
+def setup(
+    threads: int,
+    kind: str,
+    arm: str,
+    vocab_size: int,
+    batches: list[list[list[list[int]]]],
+    warmup: int = 1,
+    beam: int = 1,
+    max_len_ratio: float = 1.5,
+    lr: float = 3e-3,
+) -> Callable[[], dict[str, Any]]:
     """Build Joey's model and batches; return the function that measures one repeat."""
     torch.set_num_threads(threads)
     vocab = _vocabulary(vocab_size)
@@ -103,10 +133,10 @@ def setup(threads: int, kind: str, arm: str, vocab_size: int, batches: list[list
             sentences, start = 0, time.perf_counter()
             for batch in prepared:
                 batch.sort_by_src_length()
-                output, _, _ = search(model, batch, max_output_length=-1, beam_size=beam, beam_alpha=0.0,
-                                      n_best=1)
+                output, _, _ = search(model, batch, max_output_length=-1, beam_size=beam, beam_alpha=0.0, n_best=1)
                 sentences += batch.nseqs
             return {"work": sentences, "seconds": time.perf_counter() - start}
+
     for _ in range(warmup):
         saved = prepared[1:]
         del prepared[1:]

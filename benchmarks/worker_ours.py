@@ -9,39 +9,49 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # noqa: E402  (a script beside its helpers)
 
+import protocol  # noqa: E402
 import torch  # noqa: E402
 
 from attention_nmt.data.batching import collate  # noqa: E402
 from attention_nmt.data.tokenization import SPECIAL_IDS  # noqa: E402
 from attention_nmt.model.attention import Score  # noqa: E402
-from attention_nmt.model.config import (AdditiveAttentionConfig, AttentionConfig, EncoderConfig,  # noqa: E402
-                                        ModelConfig, MultiplicativeAttentionConfig, NoAttentionConfig)
+from attention_nmt.model.config import (  # noqa: E402
+    AdditiveAttentionConfig,
+    AttentionConfig,
+    EncoderConfig,
+    ModelConfig,
+    MultiplicativeAttentionConfig,
+    NoAttentionConfig,
+)
 from attention_nmt.model.encoder import Cell  # noqa: E402
 from attention_nmt.model.search import search  # noqa: E402
 from attention_nmt.model.seq2seq import Seq2Seq, build_model, token_loss  # noqa: E402
-from attention_nmt.optim import OptimConfig  # noqa: E402
-
-import protocol  # noqa: E402
+from attention_nmt.training.optim import OptimConfig  # noqa: E402
 
 HIDDEN, EMBEDDING, OUTPUT, DROPOUT = 256, 128, 128, 0.2
 
 
 def arm_config(arm: str) -> AttentionConfig:
     """The benchmark's arms by name: none, additive, multiplicative (general), multiplicative+feed."""
-    return {"none": NoAttentionConfig(), "additive": AdditiveAttentionConfig(attention_size=HIDDEN),
-            "multiplicative": MultiplicativeAttentionConfig(score=Score.general, input_feeding=False),
-            "multiplicative+feed": MultiplicativeAttentionConfig(score=Score.general, input_feeding=True)}[arm]
+    return {
+        "none": NoAttentionConfig(),
+        "additive": AdditiveAttentionConfig(attention_size=HIDDEN),
+        "multiplicative": MultiplicativeAttentionConfig(score=Score.general, input_feeding=False),
+        "multiplicative+feed": MultiplicativeAttentionConfig(score=Score.general, input_feeding=True),
+    }[arm]
 
 
 def make_model(arm: str, vocab_size: int, seed: int = 0) -> Seq2Seq:
     torch.manual_seed(seed)
-    model = ModelConfig(embedding_size=EMBEDDING, hidden_size=HIDDEN, output_size=OUTPUT, dropout=DROPOUT,
-                        decoder_cell=Cell.gru)
+    model = ModelConfig(
+        embedding_size=EMBEDDING, hidden_size=HIDDEN, output_size=OUTPUT, dropout=DROPOUT, decoder_cell=Cell.gru
+    )
     encoder = EncoderConfig(name="bigru", cell=Cell.gru, bidirectional=True, hidden_size=HIDDEN, dropout=DROPOUT)
     size = vocab_size + protocol.WORD_OFFSET
     return build_model(model, encoder, arm_config(arm), size, size, SPECIAL_IDS)
@@ -49,15 +59,27 @@ def make_model(arm: str, vocab_size: int, seed: int = 0) -> Seq2Seq:
 
 def _batches(batches: list[list[list[list[int]]]]) -> list:
     """Collate batches of (source words, target words) pairs as our DataModule does (ids end in EOS)."""
+
     def ids(words: list[int]) -> list[int]:
         return [w + protocol.WORD_OFFSET for w in words] + [SPECIAL_IDS.eos]
 
-    return [collate([(i, ids(src), ids(trg)) for i, (src, trg) in enumerate(batch)], SPECIAL_IDS.pad,
-                    SPECIAL_IDS.bos) for batch in batches]
+    return [
+        collate([(i, ids(src), ids(trg)) for i, (src, trg) in enumerate(batch)], SPECIAL_IDS.pad, SPECIAL_IDS.bos)
+        for batch in batches
+    ]
 
 
-def setup(threads: int, kind: str, arm: str, vocab_size: int, batches: list[list[list[list[int]]]], warmup: int = 1,
-          beam: int = 1, max_len_ratio: float = 1.5, lr: float = 3e-3) -> Callable[[], dict[str, Any]]:
+def setup(
+    threads: int,
+    kind: str,
+    arm: str,
+    vocab_size: int,
+    batches: list[list[list[list[int]]]],
+    warmup: int = 1,
+    beam: int = 1,
+    max_len_ratio: float = 1.5,
+    lr: float = 3e-3,
+) -> Callable[[], dict[str, Any]]:
     """Build the model and the collated batches; return the function that measures one repeat."""
     torch.set_num_threads(threads)
     model = make_model(arm, vocab_size)
@@ -84,6 +106,7 @@ def setup(threads: int, kind: str, arm: str, vocab_size: int, batches: list[list
             for batch in collated:
                 sentences += len(search(model, batch.src, batch.src_lengths, beam, max_len_ratio))
             return {"work": sentences, "seconds": time.perf_counter() - start}
+
     for _ in range(warmup):
         _warm(one_pass, collated)
     return one_pass

@@ -5,15 +5,15 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig, OmegaConf
 
-from attention_nmt.schema import register_configs
+from attention_nmt.tasks.config import register_configs
 
 ROOT = Path(__file__).resolve().parents[1]
 CONF_DIR = str(ROOT / "conf")
@@ -21,11 +21,25 @@ register_configs()
 
 # A tiny synthetic task and a tiny model: seconds per run on a CPU.
 TINY = [
-    "data=synthetic_reverse_map", "data.num_train=300", "data.num_validation=20", "data.num_test=40",
-    "data.min_len=3", "data.max_len=12", "data.vocab_size=30", "data.batch_size=16",
-    "model.embedding_size=16", "model.hidden_size=16", "model.output_size=16",
-    "trainer.max_steps=4", "trainer.val_check_interval=2", "trainer.accelerator=cpu", "trainer.devices=1", "trainer.enable_progress_bar=false",
-    "trainer.enable_model_summary=false", "trainer.log_every_n_steps=1", "logger=none",
+    "data=synthetic_reverse_map",
+    "data.num_train=300",
+    "data.num_validation=20",
+    "data.num_test=40",
+    "data.min_len=3",
+    "data.max_len=12",
+    "data.vocab_size=30",
+    "data.batch_size=16",
+    "model.embedding_size=16",
+    "model.hidden_size=16",
+    "model.output_size=16",
+    "trainer.max_steps=4",
+    "trainer.val_check_interval=2",
+    "trainer.accelerator=cpu",
+    "trainer.devices=1",
+    "trainer.enable_progress_bar=false",
+    "trainer.enable_model_summary=false",
+    "trainer.log_every_n_steps=1",
+    "logger=none",
 ]
 
 
@@ -49,9 +63,12 @@ def cache_dir(tmp_path_factory) -> Path:
 @pytest.fixture
 def tiny_config(tmp_path, cache_dir):
     """compose(overrides) -> a shrunk train config writing into tmp_path/run."""
+
     def make(*overrides: str, name: str = "train") -> DictConfig:
-        return compose_config(name, [*TINY, *overrides] if name == "train" else list(overrides),
-                              tmp_path / "run", cache_dir)
+        return compose_config(
+            name, [*TINY, *overrides] if name == "train" else list(overrides), tmp_path / "run", cache_dir
+        )
+
     return make
 
 
@@ -75,5 +92,11 @@ def wandb_offline_in_process() -> Iterator[None]:
 def run_script(script: str, args: list[str], cwd: Path, timeout: int = 900) -> subprocess.CompletedProcess:
     """`python <project root>/<script> args...` as a user runs it, W&B offline (a test never reaches for the
     W&B cloud, even on a logged-in machine)."""
-    return subprocess.run([sys.executable, str(ROOT / script), *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=timeout, env={**os.environ, "WANDB_MODE": "offline"})
+    return subprocess.run(
+        [sys.executable, str(ROOT / script), *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, "WANDB_MODE": "offline"},
+    )

@@ -22,13 +22,18 @@ def test_quick_shrinks_every_size_and_keeps_the_choices():
 
 
 def test_plans_give_both_sides_the_same_pairs_for_every_row():
-    corpus = {"vocab_size": 5, "train": {"src": [[1] * (i % 7 + 1) for i in range(40)],
-                                         "trg": [[2] * (i % 7 + 1) for i in range(40)]},
-              "test": {"src": [[3] * (i % 5 + 1) for i in range(20)], "trg": [[4] for _ in range(20)]}}
+    corpus = {
+        "vocab_size": 5,
+        "train": {"src": [[1] * (i % 7 + 1) for i in range(40)], "trg": [[2] * (i % 7 + 1) for i in range(40)]},
+        "test": {"src": [[3] * (i % 5 + 1) for i in range(20)], "trg": [[4] for _ in range(20)]},
+    }
     args = throughput.parse_args(["--quick", "--arms", "additive"])
     plans = dict(throughput.plans(args, corpus))
-    assert list(plans) == ["train tokens/s, additive", "decode sentences/s, greedy, additive",
-                           "decode sentences/s, beam 5, additive"]
+    assert list(plans) == [
+        "train tokens/s, additive",
+        "decode sentences/s, greedy, additive",
+        "decode sentences/s, beam 5, additive",
+    ]
     train = plans["train tokens/s, additive"]["batches"]
     assert len(train) == 1 and len(train[0]) == 8
     assert len({len(src) for src, _ in train[0]}) <= 2  # length-bucketed like our training batches

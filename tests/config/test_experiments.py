@@ -12,8 +12,8 @@ from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
 from attention_nmt.errors import ConfigError
-from attention_nmt.schema import seed_list
-from attention_nmt.training import train
+from attention_nmt.tasks.config import seed_list
+from attention_nmt.tasks.train import train
 from tests.conftest import CONF_DIR, ROOT, TINY, compose_config, run_script
 
 EXPERIMENTS = sorted(p.stem for p in (ROOT / "conf" / "experiment").glob("*.yaml"))
@@ -21,7 +21,8 @@ EXPERIMENTS = sorted(p.stem for p in (ROOT / "conf" / "experiment").glob("*.yaml
 # The paper scales build GPU-sized models (30k vocabularies, 1000-unit layers): a minute of CPU, so `slow`.
 RUNS = [(e, None) for e in EXPERIMENTS] + [
     pytest.param("bahdanau2014", "bahdanau2014_paper", marks=pytest.mark.slow),
-    pytest.param("luong2015", "luong2015_paper", marks=pytest.mark.slow)]
+    pytest.param("luong2015", "luong2015_paper", marks=pytest.mark.slow),
+]
 # What each experiment sweeps besides the seed.
 SWEEPS = {
     "bottleneck": {"attention": ["none", "additive", "multiplicative"]},
@@ -71,8 +72,14 @@ def test_seeds_must_be_a_positive_count():
 
 @pytest.mark.parametrize("experiment,scale", RUNS, ids=lambda v: v)
 def test_experiment_trains_one_fast_dev_run_step(experiment, scale, tmp_path, cache_dir):
-    overrides = [f"experiment={experiment}", "trainer.fast_dev_run=1", "data.eval_batch_size=4", "logger=none",
-                 "trainer.enable_progress_bar=false", "trainer.enable_model_summary=false"]
+    overrides = [
+        f"experiment={experiment}",
+        "trainer.fast_dev_run=1",
+        "data.eval_batch_size=4",
+        "logger=none",
+        "trainer.enable_progress_bar=false",
+        "trainer.enable_model_summary=false",
+    ]
     if scale:
         overrides.append(f"scale={scale}")
     cfg = OmegaConf.to_object(compose_config("train", overrides, tmp_path / "run", cache_dir))
@@ -85,15 +92,28 @@ def test_experiment_trains_one_fast_dev_run_step(experiment, scale, tmp_path, ca
 
 def test_experiment_multirun_launches_every_arm_and_seed_then_writes_the_report(tmp_path):
     tiny = [o for o in TINY if not o.startswith("trainer.max_steps")] + ["trainer.max_steps=2"]
-    done = run_script("train.py", ["-m", "experiment=bottleneck", "seeds=2", *tiny,
-                                   f"paths.cache_dir={tmp_path}/cache", f"hydra.sweep.dir={tmp_path}/multirun"],
-                      cwd=ROOT, timeout=600)
+    done = run_script(
+        "train.py",
+        [
+            "-m",
+            "experiment=bottleneck",
+            "seeds=2",
+            *tiny,
+            f"paths.cache_dir={tmp_path}/cache",
+            f"hydra.sweep.dir={tmp_path}/multirun",
+        ],
+        cwd=ROOT,
+        timeout=600,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     jobs = sorted(p.name for p in Path(tmp_path, "multirun").iterdir() if p.is_dir())
-    assert jobs == [f"{i}_{arm}_bigru_synthetic_reverse_map_s{seed}" for i, (arm, seed) in
-                    enumerate(itertools.product(["none", "additive", "multiplicative"], [1234, 1235]))] + ["report"]
+    assert jobs == [
+        f"{i}_{arm}_bigru_synthetic_reverse_map_s{seed}"
+        for i, (arm, seed) in enumerate(itertools.product(["none", "additive", "multiplicative"], [1234, 1235]))
+    ] + ["report"]
     with open(tmp_path / "multirun" / "report" / "bleu.csv", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
-    assert {(r["arm"], r["runs"], r["seeds"]) for r in rows if r["slice"] == "all"} == \
-        {(arm, "2", "1234;1235") for arm in ("none", "additive", "multiplicative")}
+    assert {(r["arm"], r["runs"], r["seeds"]) for r in rows if r["slice"] == "all"} == {
+        (arm, "2", "1234;1235") for arm in ("none", "additive", "multiplicative")
+    }
     assert "Report: " in done.stderr + done.stdout

@@ -5,10 +5,11 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
-from attention_nmt.failures import RecordFailures
+from attention_nmt.tracking.failures import RecordFailures
 
-HYDRA = OmegaConf.to_container(OmegaConf.load(Path(__file__).resolve().parents[2] / "conf" / "hydra" / "default.yaml"),
-                                resolve=False)
+HYDRA = OmegaConf.to_container(
+    OmegaConf.load(Path(__file__).resolve().parents[2] / "conf" / "hydra" / "default.yaml"), resolve=False
+)
 
 
 def test_run_and_sweep_folders_carry_microseconds_and_the_job_number():

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from attention_nmt.errors import ConfigError
-from attention_nmt.optim import OptimConfig, SchedulerName
+from attention_nmt.training.optim import OptimConfig, SchedulerName
 
 
 def lrs_per_epoch(cfg: OptimConfig, epochs: int) -> list[float]:
@@ -29,7 +29,7 @@ def test_exponential_decay_starts_after_decay_start_epochs():
 
 def test_exponential_decay_from_the_start_is_torchs_exponential_schedule():
     cfg = OptimConfig(lr=3e-3, scheduler=SchedulerName.exponential, decay=0.8)
-    assert lrs_per_epoch(cfg, 4) == pytest.approx([3e-3 * 0.8 ** e for e in range(4)])
+    assert lrs_per_epoch(cfg, 4) == pytest.approx([3e-3 * 0.8**e for e in range(4)])
 
 
 def test_decay_start_below_one_is_refused_naming_the_key():

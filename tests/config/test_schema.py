@@ -8,7 +8,7 @@ from omegaconf.errors import ConfigKeyError, ValidationError
 from attention_nmt.errors import ConfigError
 from attention_nmt.model.attention import Score
 from attention_nmt.model.config import AdditiveAttentionConfig, MultiplicativeAttentionConfig
-from attention_nmt.schema import from_plain, to_plain
+from attention_nmt.stored_config import from_plain, to_plain
 
 
 def test_default_config_composes_to_the_documented_arms(tiny_config):
@@ -18,27 +18,39 @@ def test_default_config_composes_to_the_documented_arms(tiny_config):
     assert cfg.attention.attention_size == cfg.model.hidden_size  # one size for every arm
 
 
-@pytest.mark.parametrize("overrides, check", [
-    (["attention=multiplicative", "attention.score=dot", "attention.input_feeding=false", "encoder=gru"],
-     lambda c: c.attention.score is Score.dot and not c.attention.input_feeding),
-    (["encoder=lstm"], lambda c: c.encoder.cell.value == "lstm" and c.model.decoder_cell.value == "lstm"),
-    (["seed=5", "data.max_train_len=30", "data.batch_size=7", "decoding.beam_size=5", "trainer.max_epochs=3"],
-     lambda c: (c.seed, c.data.max_train_len, c.data.batch_size, c.decoding.beam_size, c.trainer.max_epochs)
-     == (5, 30, 7, 5, 3)),
-    (["data.overlap=drop"], lambda c: c.data.overlap.value == "drop"),
-])
+@pytest.mark.parametrize(
+    "overrides, check",
+    [
+        (
+            ["attention=multiplicative", "attention.score=dot", "attention.input_feeding=false", "encoder=gru"],
+            lambda c: c.attention.score is Score.dot and not c.attention.input_feeding,
+        ),
+        (["encoder=lstm"], lambda c: c.encoder.cell.value == "lstm" and c.model.decoder_cell.value == "lstm"),
+        (
+            ["seed=5", "data.max_train_len=30", "data.batch_size=7", "decoding.beam_size=5", "trainer.max_epochs=3"],
+            lambda c: (
+                (c.seed, c.data.max_train_len, c.data.batch_size, c.decoding.beam_size, c.trainer.max_epochs)
+                == (5, 30, 7, 5, 3)
+            ),
+        ),
+        (["data.overlap=drop"], lambda c: c.data.overlap.value == "drop"),
+    ],
+)
 def test_documented_overrides_take_effect(tiny_config, overrides, check):
     assert check(OmegaConf.to_object(tiny_config(*overrides)))
 
 
-@pytest.mark.parametrize("override, key", [
-    ("model.hiden_size=3", "hiden_size"),  # unknown key
-    ("model.hidden_size=big", "hidden_size"),  # wrong type
-    ("attention.score=cosine", "score"),  # not a valid choice
-    ("attention.score=dot", "score"),  # additive has no score
-    ("data.overlap=maybe", "overlap"),  # not warn/drop/error
-    ("data.overlaps=drop", "overlaps"),  # typo of data.overlap
-])
+@pytest.mark.parametrize(
+    "override, key",
+    [
+        ("model.hiden_size=3", "hiden_size"),  # unknown key
+        ("model.hidden_size=big", "hidden_size"),  # wrong type
+        ("attention.score=cosine", "score"),  # not a valid choice
+        ("attention.score=dot", "score"),  # additive has no score
+        ("data.overlap=maybe", "overlap"),  # not warn/drop/error
+        ("data.overlaps=drop", "overlaps"),  # typo of data.overlap
+    ],
+)
 def test_composition_errors_name_the_key(tiny_config, override, key):
     with pytest.raises((ConfigCompositionException, ConfigKeyError, ValidationError), match=key):
         tiny_config(override)
@@ -49,16 +61,19 @@ def test_unknown_group_option_is_refused(tiny_config):
         tiny_config("attention=bahdanau")
 
 
-@pytest.mark.parametrize("override, key", [
-    ("model.hidden_size=0", "model.hidden_size"),
-    ("model.dropout=1.5", "model.dropout"),
-    ("decoding.beam_size=0", "decoding.beam_size"),
-    ("evaluation.bucket_edges=[10,5]", "evaluation.bucket_edges"),
-    ("attention.input_feeding=true", "attention.input_feeding"),
-    ("data.batch_size=0", "data.batch_size"),
-    ("optim.lr=-1", "optim.lr"),
-    ("trainer.val_check_interval=1.5", "trainer.val_check_interval"),
-])
+@pytest.mark.parametrize(
+    "override, key",
+    [
+        ("model.hidden_size=0", "model.hidden_size"),
+        ("model.dropout=1.5", "model.dropout"),
+        ("decoding.beam_size=0", "decoding.beam_size"),
+        ("evaluation.bucket_edges=[10,5]", "evaluation.bucket_edges"),
+        ("attention.input_feeding=true", "attention.input_feeding"),
+        ("data.batch_size=0", "data.batch_size"),
+        ("optim.lr=-1", "optim.lr"),
+        ("trainer.val_check_interval=1.5", "trainer.val_check_interval"),
+    ],
+)
 def test_out_of_range_values_fail_naming_the_key(tiny_config, override, key):
     with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
         OmegaConf.to_object(tiny_config(override))
@@ -86,7 +101,9 @@ def test_every_option_of_every_group_composes_and_validates(tmp_path, group):
     assert options
     for option in options:
         extra = ["data.path=pairs.tsv"] if (group, option) == ("data", "local") else []  # local needs its file
-        cfg = OmegaConf.to_object(compose_config("train", [f"{group}={option}", *extra], tmp_path / "r", tmp_path / "c"))
+        cfg = OmegaConf.to_object(
+            compose_config("train", [f"{group}={option}", *extra], tmp_path / "r", tmp_path / "c")
+        )
         if group == "data":
             assert cfg.data.name and cfg.data.src_lang != cfg.data.trg_lang
 

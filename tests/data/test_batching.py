@@ -43,8 +43,9 @@ def test_token_batches_stay_under_the_budget():
 
 
 def test_evaluation_shards_hold_every_sentence_exactly_once():
-    shards = [list(LengthBucketSampler(SRC, TRG, batch_size=64, shuffle=False, num_replicas=2, rank=r))
-              for r in range(2)]
+    shards = [
+        list(LengthBucketSampler(SRC, TRG, batch_size=64, shuffle=False, num_replicas=2, rank=r)) for r in range(2)
+    ]
     assert _flat(shards[0] + shards[1]) == list(range(1000))
     assert len(shards[0]) == len(LengthBucketSampler(SRC, TRG, 64, shuffle=False, num_replicas=2, rank=0))
 
@@ -61,7 +62,6 @@ def test_collate_pads_and_shifts_the_target():
     assert batch.trg_input.tolist() == [[2, 8, 9], [2, 0, 0]]
     assert batch.trg_output.tolist() == [[8, 9, 3], [3, 0, 0]]
     assert batch.index.tolist() == [7, 2]
-
 
 
 def _loader(seed: int = 3) -> ResumableDataLoader:

@@ -38,8 +38,10 @@ def test_bible_shipped_file_loads_with_both_languages(corpus):
         assert split.column_names == ["ref", "translation"]
     pairs = {r: t for split in corpus.values() for r, t in zip(split["ref"], split["translation"])}
     pair = pairs["Gen.1.1"]
-    assert pair == {"es": "EN el principio crió Dios los cielos y la tierra.",
-                    "en": "In the beginning, God created the heavens and the earth."}
+    assert pair == {
+        "es": "EN el principio crió Dios los cielos y la tierra.",
+        "en": "In the beginning, God created the heavens and the earth.",
+    }
 
 
 def test_bible_split_sizes_match_readme(corpus):
@@ -107,13 +109,19 @@ def test_bible_loads_custom_file(tmp_path):
     assert data["train"]["ref"] == ["Gen.1.1"]
 
 
-@pytest.mark.parametrize("text, match", [
-    (GOOD.replace("Gen.1.2\tvalidation\tdos\ttwo", "Gen.1.2\tvalidation\tdos"), r"bad\.tsv\.gz, line 3: 3 tab-separated"),
-    (GOOD.replace("ref\tsplit", "id\tsplit"), r"bad\.tsv\.gz, line 1: header"),
-    (GOOD.replace("\ttest\t", "\tdev\t"), r"bad\.tsv\.gz, line 4: split 'dev'"),
-    (GOOD.replace("Gen.1.2", "Gen.1.1"), r"line 3: ref 'Gen.1.1' appears twice"),
-    (GOOD.replace("tres", ""), r"line 4: empty field"),
-])
+@pytest.mark.parametrize(
+    "text, match",
+    [
+        (
+            GOOD.replace("Gen.1.2\tvalidation\tdos\ttwo", "Gen.1.2\tvalidation\tdos"),
+            r"bad\.tsv\.gz, line 3: 3 tab-separated",
+        ),
+        (GOOD.replace("ref\tsplit", "id\tsplit"), r"bad\.tsv\.gz, line 1: header"),
+        (GOOD.replace("\ttest\t", "\tdev\t"), r"bad\.tsv\.gz, line 4: split 'dev'"),
+        (GOOD.replace("Gen.1.2", "Gen.1.1"), r"line 3: ref 'Gen.1.1' appears twice"),
+        (GOOD.replace("tres", ""), r"line 4: empty field"),
+    ],
+)
 def test_bible_malformed_file_names_file_and_line(tmp_path, text, match):
     config = BibleDataConfig(path=str(_write(tmp_path / "bad.tsv.gz", text)))
     with pytest.raises(DataFormatError, match=match):

@@ -24,21 +24,29 @@ def _pairs(split: str) -> list[tuple[str, str]]:
 
 def _translation_dict_set(splits=("train", "validation", "test")) -> DatasetDict:
     """wmt14/iwslt2017 layout: a `translation` column of {lang: text} (here with a third language) plus an id."""
-    return DatasetDict({
-        split: Dataset.from_dict({
-            "id": [str(k) for k in range(SIZES[split])],
-            "translation": [{"de": de, "en": en, "fr": f"une phrase {k}"} for k, (de, en) in enumerate(_pairs(split))],
-        })
-        for split in splits
-    })
+    return DatasetDict(
+        {
+            split: Dataset.from_dict(
+                {
+                    "id": [str(k) for k in range(SIZES[split])],
+                    "translation": [
+                        {"de": de, "en": en, "fr": f"une phrase {k}"} for k, (de, en) in enumerate(_pairs(split))
+                    ],
+                }
+            )
+            for split in splits
+        }
+    )
 
 
 def _flat_set() -> DatasetDict:
     """multi30k layout: one column per language."""
-    return DatasetDict({
-        split: Dataset.from_dict({"en": [en for _, en in _pairs(split)], "de": [de for de, _ in _pairs(split)]})
-        for split in SIZES
-    })
+    return DatasetDict(
+        {
+            split: Dataset.from_dict({"en": [en for _, en in _pairs(split)], "de": [de for de, _ in _pairs(split)]})
+            for split in SIZES
+        }
+    )
 
 
 def _write_parquet(data: DatasetDict, root: Path) -> str:
@@ -209,6 +217,9 @@ def test_hub_leaking_test_split_warns_drops_or_fails(tmp_path, caplog):
     dropped = _cfg(path, overlap="drop").load(tmp_path / "cache")
     assert _sources(dropped)["test"] == [de for de, _ in _pairs("test")]
     assert all(not leaks.indices for leaks in find_leaks(_sources(dropped)))
-    with pytest.raises(DataFormatError, match=r"2 of 6 test pairs .*: 1 with a source that also occurs in train "
-                                              r".*'EIN SATZ, train 3!'"):
+    with pytest.raises(
+        DataFormatError,
+        match=r"2 of 6 test pairs .*: 1 with a source that also occurs in train "
+        r".*'EIN SATZ, train 3!'",
+    ):
         _cfg(path, overlap="error").load(tmp_path / "cache")

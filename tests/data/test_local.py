@@ -38,8 +38,11 @@ def _as_tuples(split, src="src", trg="trg"):
 
 def test_local_tsv_with_split_files_gives_the_pairs(tmp_path):
     cfg = LocalDataConfig(
-        src_lang="de", trg_lang="en", path=_tsv(tmp_path / "train.tsv", PAIRS[:30]),
-        validation_path=_tsv(tmp_path / "valid.tsv", PAIRS[30:35]), test_path=_tsv(tmp_path / "test.tsv", PAIRS[35:]),
+        src_lang="de",
+        trg_lang="en",
+        path=_tsv(tmp_path / "train.tsv", PAIRS[:30]),
+        validation_path=_tsv(tmp_path / "valid.tsv", PAIRS[30:35]),
+        test_path=_tsv(tmp_path / "test.tsv", PAIRS[35:]),
     )
     data = cfg.load(tmp_path / "cache")
     assert list(data) == ["train", "validation", "test"]
@@ -53,7 +56,10 @@ def test_local_parallel_files_give_the_pairs(tmp_path):
     src, trg = _parallel(tmp_path, "train", PAIRS[:30])
     vsrc, vtrg = _parallel(tmp_path, "valid", PAIRS[30:35])
     cfg = LocalDataConfig(
-        src_path=src, trg_path=trg, validation_src_path=vsrc, validation_trg_path=vtrg,
+        src_path=src,
+        trg_path=trg,
+        validation_src_path=vsrc,
+        validation_trg_path=vtrg,
         test_path=_tsv(tmp_path / "test.tsv", PAIRS[35:]),  # forms may be mixed across splits
     )
     data = cfg.load(tmp_path / "cache")
@@ -82,8 +88,11 @@ def test_local_carved_splits_disjoint_deterministic_and_complete(tmp_path):
 
 
 def test_local_carves_only_the_missing_split(tmp_path):
-    cfg = LocalDataConfig(path=_tsv(tmp_path / "all.tsv", PAIRS[:30]), test_path=_tsv(tmp_path / "t.tsv", PAIRS[30:]),
-                          validation_ratio=0.1)
+    cfg = LocalDataConfig(
+        path=_tsv(tmp_path / "all.tsv", PAIRS[:30]),
+        test_path=_tsv(tmp_path / "t.tsv", PAIRS[30:]),
+        validation_ratio=0.1,
+    )
     data = cfg.load(tmp_path / "cache")
     assert _as_tuples(data["test"]) == PAIRS[30:]
     assert len(data["validation"]) == 3 and len(data["train"]) == 27
@@ -126,7 +135,7 @@ def test_local_tsv_wrong_columns_names_line(tmp_path, line, found):
 
 
 def test_local_invalid_utf8_names_file_and_line(tmp_path):
-    path = _write(tmp_path / "latin.tsv", "ok\tfine\n".encode() + "caf\xe9\tcoffee\n".encode("latin-1"))
+    path = _write(tmp_path / "latin.tsv", b"ok\tfine\n" + "caf\xe9\tcoffee\n".encode("latin-1"))
     with pytest.raises(DataFormatError, match=r"latin\.tsv:2: not valid UTF-8"):
         LocalDataConfig(path=path).load(tmp_path / "cache")
 
@@ -176,8 +185,11 @@ def test_local_config_ratio_ignored_when_split_file_given():
 
 def test_local_empty_lines_error_switch_names_the_first_empty_line(tmp_path):
     path = _write(tmp_path / "gaps.tsv", "a\tx\nb\ty\n\tonly target\nc\tz\n\n")
-    with pytest.raises(DataFormatError, match=r"gaps\.tsv:3 \(data\.path\): empty source or target; 2 of 5 pairs"
-                                              r".*data\.empty_lines=skip"):
+    with pytest.raises(
+        DataFormatError,
+        match=r"gaps\.tsv:3 \(data\.path\): empty source or target; 2 of 5 pairs"
+        r".*data\.empty_lines=skip",
+    ):
         LocalDataConfig(path=path, empty_lines="error").load(tmp_path / "cache")
     src, trg = _write(tmp_path / "p.src", "a\nb\n"), _write(tmp_path / "p.trg", "x\n \n")
     with pytest.raises(DataFormatError, match=r"p\.src:2 \(data\.src_path\)"):
@@ -190,9 +202,13 @@ def test_local_empty_lines_switch_rejects_other_values():
 
 
 # 40 distinct sources plus 12 planted copies of 4 of them, differing in case, punctuation and spacing.
-PLANTED = PAIRS + [(v, f"copy {k}") for k, v in enumerate(
-    ["SRC SENTENCE 1", "src sentence 1.", "src  sentence 2", "Src, sentence 2!", "src sentence 3?"] * 2
-    + ["src sentence 4", "src sentence 4"])]
+PLANTED = PAIRS + [
+    (v, f"copy {k}")
+    for k, v in enumerate(
+        ["SRC SENTENCE 1", "src sentence 1.", "src  sentence 2", "Src, sentence 2!", "src sentence 3?"] * 2
+        + ["src sentence 4", "src sentence 4"]
+    )
+]
 
 
 def _leaks(data):
@@ -215,17 +231,23 @@ def test_local_carved_splits_are_leak_free_with_planted_duplicates(tmp_path, see
 
 def test_local_carving_needs_enough_sources_of_their_own(tmp_path):
     path = _tsv(tmp_path / "repeats.tsv", [("same", "x"), ("Same.", "y"), ("other", "z"), ("SAME", "w")])
-    with pytest.raises(DataFormatError, match=r"repeats\.tsv: data\.validation_ratio=0\.25 needs 1 pairs whose "
-                                              r"source occurs only once.*3 of the 4 pairs repeat a source"):
+    with pytest.raises(
+        DataFormatError,
+        match=r"repeats\.tsv: data\.validation_ratio=0\.25 needs 1 pairs whose "
+        r"source occurs only once.*3 of the 4 pairs repeat a source",
+    ):
         LocalDataConfig(path=path, validation_ratio=0.25, test_ratio=0.25).load(tmp_path / "cache")
 
 
 def _given_with_leaks(tmp_path, **kwargs) -> LocalDataConfig:
     """Train, validation and test files; test repeats 2 training sources (case/punctuation changed) and itself once."""
     test = PAIRS[35:] + [("SRC SENTENCE 3.", "leak a"), ("src sentence 4!", "leak b"), ("src sentence 36", "rep")]
-    return LocalDataConfig(path=_tsv(tmp_path / "train.tsv", PAIRS[:30]),
-                           validation_path=_tsv(tmp_path / "valid.tsv", PAIRS[30:35]),
-                           test_path=_tsv(tmp_path / "test.tsv", test), **kwargs)
+    return LocalDataConfig(
+        path=_tsv(tmp_path / "train.tsv", PAIRS[:30]),
+        validation_path=_tsv(tmp_path / "valid.tsv", PAIRS[30:35]),
+        test_path=_tsv(tmp_path / "test.tsv", test),
+        **kwargs,
+    )
 
 
 def test_local_given_splits_overlap_warn_counts_and_keeps(tmp_path, caplog):
@@ -243,9 +265,12 @@ def test_local_given_splits_overlap_drop_removes_them(tmp_path):
 
 
 def test_local_given_splits_overlap_error_names_file_count_and_example(tmp_path):
-    with pytest.raises(DataFormatError, match=r"3 of 8 test pairs \(data\.test_path=.*test\.tsv\) leak: 2 with a "
-                                              r"source that also occurs in train \(data\.path=.*train\.tsv\).*"
-                                              r"'SRC SENTENCE 3\.'"):
+    with pytest.raises(
+        DataFormatError,
+        match=r"3 of 8 test pairs \(data\.test_path=.*test\.tsv\) leak: 2 with a "
+        r"source that also occurs in train \(data\.path=.*train\.tsv\).*"
+        r"'SRC SENTENCE 3\.'",
+    ):
         _given_with_leaks(tmp_path, overlap="error").load(tmp_path / "cache")
 
 

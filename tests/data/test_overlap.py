@@ -7,19 +7,29 @@ import logging
 import pytest
 from datasets import Dataset, DatasetDict
 
-from attention_nmt.data.overlap import (OverlapPolicy, check_splits, find_leaks, normalize, overlapping, repeated,
-                                        unique_indices)
+from attention_nmt.data.overlap import (
+    OverlapPolicy,
+    check_splits,
+    find_leaks,
+    normalize,
+    overlapping,
+    repeated,
+    unique_indices,
+)
 from attention_nmt.errors import DataFormatError
 
 
-@pytest.mark.parametrize("a, b", [
-    ("Y dijo Dios:", "y  dijo dios"),  # case, punctuation, spaces
-    ("«¿Qué?»", "qué"),  # Unicode punctuation
-    ("ﬁn ＡＢＣ", "fin abc"),  # NFKC: ligature, full-width letters
-    ("Straße", "STRASSE"),  # case-folding, not just lower()
-    ("word,word", "word word"),  # punctuation becomes a space
-    (" a\tb\u00a0c ", "a b c"),  # tabs, no-break spaces, ends
-])
+@pytest.mark.parametrize(
+    "a, b",
+    [
+        ("Y dijo Dios:", "y  dijo dios"),  # case, punctuation, spaces
+        ("«¿Qué?»", "qué"),  # Unicode punctuation
+        ("ﬁn ＡＢＣ", "fin abc"),  # NFKC: ligature, full-width letters
+        ("Straße", "STRASSE"),  # case-folding, not just lower()
+        ("word,word", "word word"),  # punctuation becomes a space
+        (" a\tb\u00a0c ", "a b c"),  # tabs, no-break spaces, ends
+    ],
+)
 def test_normalize_equates_variants(a, b):
     assert normalize(a) == normalize(b)
 
@@ -39,13 +49,17 @@ def test_overlapping_repeated_and_unique_indices():
 
 def _planted() -> DatasetDict:
     """Train plus validation/test with planted leaks: 2 test sources in train (one in another case), 1 repeat."""
+
     def split(sources):
         return Dataset.from_dict({"translation": [{"src": s, "trg": f"t{i}"} for i, s in enumerate(sources)]})
-    return DatasetDict({
-        "train": split(["uno dos", "tres", "cuatro cinco"]),
-        "validation": split(["seis", "siete"]),
-        "test": split(["ocho", "Uno, dos.", "nueve", "ocho!", "TRES"]),
-    })
+
+    return DatasetDict(
+        {
+            "train": split(["uno dos", "tres", "cuatro cinco"]),
+            "validation": split(["seis", "siete"]),
+            "test": split(["ocho", "Uno, dos.", "nueve", "ocho!", "TRES"]),
+        }
+    )
 
 
 WHERE = {"train": "data.path=t.tsv", "validation": "data.validation_path=v.tsv", "test": "data.test_path=x.tsv"}
@@ -54,8 +68,10 @@ WHERE = {"train": "data.path=t.tsv", "validation": "data.validation_path=v.tsv",
 def test_find_leaks_on_planted_corpus():
     data = _planted()
     leaks = find_leaks({s: [t["src"] for t in data[s]["translation"]] for s in data})
-    assert [(l.split, l.in_train, l.repeats, l.indices) for l in leaks] == [
-        ("validation", [], [], []), ("test", [1, 4], [3], [1, 3, 4])]
+    assert [(leak.split, leak.in_train, leak.repeats, leak.indices) for leak in leaks] == [
+        ("validation", [], [], []),
+        ("test", [1, 4], [3], [1, 3, 4]),
+    ]
 
 
 def test_check_splits_warn_keeps_pairs_and_logs_count_and_example(caplog):
@@ -74,12 +90,15 @@ def test_check_splits_drop_removes_leaking_pairs(caplog):
     assert len(data["validation"]) == 2 and len(data["train"]) == 3
     assert any("dropped 3 of 5 test pairs" in r.getMessage() for r in caplog.records)
     leaks = find_leaks({s: [t["src"] for t in data[s]["translation"]] for s in data})
-    assert all(not l.indices for l in leaks)
+    assert all(not leak.indices for leak in leaks)
 
 
 def test_check_splits_error_names_split_count_and_example():
-    with pytest.raises(DataFormatError, match=r"3 of 5 test pairs \(data\.test_path=x\.tsv\) leak: 2 .* in train "
-                                              r"\(data\.path=t\.tsv\) and 1 repeat.*'Uno, dos\.'.*data\.overlap=drop"):
+    with pytest.raises(
+        DataFormatError,
+        match=r"3 of 5 test pairs \(data\.test_path=x\.tsv\) leak: 2 .* in train "
+        r"\(data\.path=t\.tsv\) and 1 repeat.*'Uno, dos\.'.*data\.overlap=drop",
+    ):
         check_splits(_planted(), "src", OverlapPolicy.error, WHERE)
 
 

@@ -154,12 +154,12 @@ def test_synthetic_config_invalid_field_raises_config_error(override, key):
 def test_make_synthetic_no_test_or_validation_source_leaks(task):
     """Normalised, no validation/test source is in train or twice in its split, even where repeats are likely."""
     # 3 + 9 + 27 = 39 distinct sources for 10 test, 8 validation and 60 training pairs: train repeats some.
-    data = make_synthetic(task, vocab_size=3, min_len=1, max_len=3, num_train=60, num_validation=8, num_test=10,
-                          seed=5)
+    data = make_synthetic(task, vocab_size=3, min_len=1, max_len=3, num_train=60, num_validation=8, num_test=10, seed=5)
     sources = {split: [row["src"] for row in data[split]["translation"]] for split in data}
     for leaks in find_leaks(sources):
         assert leaks.indices == [], (leaks, sources[leaks.split])
     assert overlapping(sources["validation"], sources["test"]) == []
-    again = make_synthetic(task, vocab_size=3, min_len=1, max_len=3, num_train=60, num_validation=8, num_test=10,
-                           seed=5)
+    again = make_synthetic(
+        task, vocab_size=3, min_len=1, max_len=3, num_train=60, num_validation=8, num_test=10, seed=5
+    )
     assert again["test"].to_list() == data["test"].to_list()  # deterministic

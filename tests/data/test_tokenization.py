@@ -3,9 +3,11 @@
 from attention_nmt.data.config import TokenizerConfig, TokenizerKind
 from attention_nmt.data.tokenization import SPECIAL_IDS, cached_tokenizer, decode, encode, train_tokenizer
 
-TEXTS = ["En el principio creó Dios los cielos y la tierra.",
-         "Y dijo Dios: Sea la luz; y fué la luz.",
-         "«¿Dónde estás?» (Génesis 3:9) -- y él respondió."]
+TEXTS = [
+    "En el principio creó Dios los cielos y la tierra.",
+    "Y dijo Dios: Sea la luz; y fué la luz.",
+    "«¿Dónde estás?» (Génesis 3:9) -- y él respondió.",
+]
 
 
 def test_word_and_bpe_tokenizers_round_trip_text_and_end_with_eos():

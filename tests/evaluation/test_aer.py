@@ -33,8 +33,12 @@ def test_corpus_aer_adds_counts_before_the_ratio_rather_than_averaging_sentences
 
 
 def test_argmax_links_take_each_target_words_strongest_source_word():
-    weights = np.array([[0.1, 0.7, 0.2],   # target 0 -> source 1
-                        [0.6, 0.3, 0.1]])  # target 1 -> source 0
+    weights = np.array(
+        [
+            [0.1, 0.7, 0.2],  # target 0 -> source 1
+            [0.6, 0.3, 0.1],
+        ]
+    )  # target 1 -> source 0
     assert argmax_links(weights) == {(1, 0), (0, 1)}
     with pytest.raises(ValueError, match="target, source"):
         argmax_links(np.zeros((2, 0)))

@@ -14,9 +14,7 @@ def test_word_index_follows_metaspace_markers_and_keeps_specials_apart():
 
 def test_fold_sums_source_pieces_and_averages_target_pieces():
     # target pieces: ▁ab, c (one word "abc"), </s>; source pieces: ▁x, y (word "xy"), ▁z, </s>
-    weights = np.array([[0.1, 0.2, 0.3, 0.4],
-                        [0.5, 0.1, 0.2, 0.2],
-                        [0.0, 0.0, 0.0, 1.0]])
+    weights = np.array([[0.1, 0.2, 0.3, 0.4], [0.5, 0.1, 0.2, 0.2], [0.0, 0.0, 0.0, 1.0]])
     folded = fold_to_words(weights, ["▁x", "y", "▁z", "</s>"], ["▁ab", "c", "</s>"])
     # row "abc" = mean of rows 0 and 1 after summing source columns 0+1: [(0.3+0.6)/2, (0.3+0.2)/2, (0.4+0.2)/2]
     np.testing.assert_allclose(folded, [[0.45, 0.25, 0.30], [0.0, 0.0, 1.0]])

@@ -10,9 +10,9 @@ import pytest
 import torch
 from omegaconf import OmegaConf
 
-from attention_nmt.attention_record import ATTENTION_FILE, forced_aer
 from attention_nmt.data.datamodule import TranslationDataModule
-from attention_nmt.training import train
+from attention_nmt.evaluation.attention_record import ATTENTION_FILE, forced_aer
+from attention_nmt.tasks.train import train
 from tests.conftest import TINY, compose_config
 
 EDGES = [5, 8]
@@ -47,8 +47,11 @@ class HandSetAttention(torch.nn.Module):
 
 
 def module_with(policy, datamodule):
-    return SimpleNamespace(model=HandSetAttention(policy), device=torch.device("cpu"),
-                           tokenizers=(datamodule.src_tokenizer, datamodule.trg_tokenizer))
+    return SimpleNamespace(
+        model=HandSetAttention(policy),
+        device=torch.device("cpu"),
+        tokenizers=(datamodule.src_tokenizer, datamodule.trg_tokenizer),
+    )
 
 
 def test_reversing_attention_has_zero_aer_on_the_reverse_task(test_split):
@@ -63,10 +66,10 @@ def test_monotone_attention_on_the_reverse_task_has_the_aer_counted_by_hand(test
     data = test_split.splits["test"]
     result = forced_aer(module_with(lambda n, j: j, test_split), data, EDGES, batch_size=64)
     lengths = np.array(data.src_words)
-    hits = (lengths % 2 == 1)  # j == n-1-j only at the middle word of an odd-length sentence
+    hits = lengths % 2 == 1  # j == n-1-j only at the middle word of an odd-length sentence
     assert result["aer"] == pytest.approx(1 - 2 * hits.sum() / (2 * lengths.sum()))
     for bucket in result["buckets"]:
-        upper = bucket["upper"] or 10 ** 6
+        upper = bucket["upper"] or 10**6
         inside = (lengths >= bucket["lower"]) & (lengths <= upper)
         if inside.any():
             assert bucket["aer"] == pytest.approx(1 - hits[inside].sum() / lengths[inside].sum())
@@ -89,8 +92,9 @@ def test_a_trained_attention_run_writes_aer_and_heatmap_sentences(tiny_config, t
     with metrics_file.open(encoding="utf-8") as f:
         logged = [row for row in csv.DictReader(f) if row.get("test/aer")]
     assert len(logged) == 1 and float(logged[0]["test/aer"]) == pytest.approx(test["aer"]["aer"])
-    assert {k for k, v in logged[0].items() if k.startswith("test/aer_len/") and v} == \
-        {f"test/aer_len/{b['label']}" for b in test["aer"]["buckets"] if b["aer"] is not None}
+    assert {k for k, v in logged[0].items() if k.startswith("test/aer_len/") and v} == {
+        f"test/aer_len/{b['label']}" for b in test["aer"]["buckets"] if b["aer"] is not None
+    }
     sentences = json.loads((run / ATTENTION_FILE).read_text())["sentences"]
     assert len(sentences) == 3
     lengths = [len(s["source_words"]) for s in sentences]

@@ -69,14 +69,24 @@ def test_empty_bucket_scores_zero_and_signature_names_sacrebleu_settings():
     metric.update(["a b c d"], ["a b c d"], [5])
     result = metric.compute()
     assert result["buckets"][0]["bleu"] == pytest.approx(100.0)
-    assert result["buckets"][1] == {"label": "11-20", "lower": 11, "upper": 20, "n": 0, "bleu": 0.0,
-                                    "length_ratio": None}
+    assert result["buckets"][1] == {
+        "label": "11-20",
+        "lower": 11,
+        "upper": 20,
+        "n": 0,
+        "bleu": 0.0,
+        "length_ratio": None,
+    }
     assert "tok:13a" in metric.signature() and "nrefs:1" in metric.signature()
 
 
 def test_chrf_and_length_ratio_per_bucket_equal_sacrebleu_on_a_known_example():
     metric = BucketedBLEU([5], chrf=True)
-    hyps, refs, lengths = ["the cat sat", "a b", "one two three four five"], ["the cat sat down", "a b", "one two three"], [3, 4, 8]
+    hyps, refs, lengths = (
+        ["the cat sat", "a b", "one two three four five"],
+        ["the cat sat down", "a b", "one two three"],
+        [3, 4, 8],
+    )
     metric.update(hyps, refs, lengths)
     result = metric.compute()
     short, long_ = result["buckets"]

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import torch
 
-from attention_nmt.model.config import (AdditiveAttentionConfig, EncoderConfig, ModelConfig,
-                                        MultiplicativeAttentionConfig, NoAttentionConfig)
 from attention_nmt.model.attention import Score
+from attention_nmt.model.config import (
+    AdditiveAttentionConfig,
+    EncoderConfig,
+    ModelConfig,
+    MultiplicativeAttentionConfig,
+    NoAttentionConfig,
+)
 from attention_nmt.model.encoder import Cell
 from attention_nmt.model.init import Init
 from attention_nmt.model.seq2seq import Seq2Seq, SpecialIds, build_model
@@ -24,13 +29,13 @@ ARMS = {
 }
 
 
-def make_model(arm: str, cell: Cell = Cell.gru, bidirectional: bool = False, seed: int = 0,
-               init: Init = Init.torch) -> Seq2Seq:
+def make_model(
+    arm: str, cell: Cell = Cell.gru, bidirectional: bool = False, seed: int = 0, init: Init = Init.torch
+) -> Seq2Seq:
     """An untrained model. Init.torch by default: the papers' small initialisations leave an untrained model's
     logits and attention scores nearly tied, where greedy/beam and fast/reference paths may pick differently."""
     torch.manual_seed(seed)
-    model = ModelConfig(embedding_size=12, hidden_size=16, output_size=12, dropout=0.0, decoder_cell=cell,
-                        init=init)
+    model = ModelConfig(embedding_size=12, hidden_size=16, output_size=12, dropout=0.0, decoder_cell=cell, init=init)
     encoder = EncoderConfig(name="test", cell=cell, bidirectional=bidirectional, hidden_size=16, dropout=0.0)
     return build_model(model, encoder, ARMS[arm], SRC_VOCAB, TRG_VOCAB, SPECIALS).eval()
 
@@ -42,4 +47,3 @@ def padded_batch(lengths: list[int], seed: int = 1) -> tuple[torch.Tensor, torch
     for row, length in enumerate(lengths):
         src[row, length:] = SPECIALS.pad
     return src, torch.tensor(lengths)
-

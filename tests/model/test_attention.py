@@ -10,7 +10,6 @@ from attention_nmt.model.attention import AdditiveAttention, FixedContext, Multi
 from attention_nmt.model.config import EncoderConfig, ModelConfig, MultiplicativeAttentionConfig
 from attention_nmt.model.encoder import Cell, EncoderOutput
 from attention_nmt.model.seq2seq import build_model
-
 from tests.model.arms import SPECIALS
 
 
@@ -21,12 +20,15 @@ def _memory_inputs(batch=3, src_len=5, size=4, seed=0):
     return EncoderOutput(states * mask[..., None], states[:, 0], mask)
 
 
-@pytest.mark.parametrize("make", [
-    lambda: AdditiveAttention(4, 4, 6),
-    lambda: MultiplicativeAttention(4, 4, Score.general),
-    lambda: MultiplicativeAttention(4, 4, Score.dot),
-    lambda: MultiplicativeAttention(4, 4, Score.scaled_dot),
-])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: AdditiveAttention(4, 4, 6),
+        lambda: MultiplicativeAttention(4, 4, Score.general),
+        lambda: MultiplicativeAttention(4, 4, Score.dot),
+        lambda: MultiplicativeAttention(4, 4, Score.scaled_dot),
+    ],
+)
 def test_attend_weights_sum_to_one_and_are_exactly_zero_on_padding(make):
     torch.manual_seed(0)
     attention = make()
@@ -63,8 +65,11 @@ def test_multiplicative_scores_match_luong_equations():
     mask = torch.ones(1, 3, dtype=torch.bool)
     general = MultiplicativeAttention(4, 4, Score.general)
     w_a = general.key_layer.weight  # keys = W_a h_s, so score = h_t^T W_a h_s
-    expected = {Score.general: (q[0, 0] @ w_a @ h[0].T), Score.dot: q[0, 0] @ h[0].T,
-                Score.scaled_dot: q[0, 0] @ h[0].T / 2.0}
+    expected = {
+        Score.general: (q[0, 0] @ w_a @ h[0].T),
+        Score.dot: q[0, 0] @ h[0].T,
+        Score.scaled_dot: q[0, 0] @ h[0].T / 2.0,
+    }
     for score, scores in expected.items():
         attention = general if score is Score.general else MultiplicativeAttention(4, 4, score)
         _, weights = attention.attend(q, attention.project_keys(h), h, mask)

@@ -4,7 +4,6 @@ import pytest
 import torch
 
 from attention_nmt.model.encoder import Cell, EncoderOutput
-
 from tests.model.arms import TRG_VOCAB, make_model, padded_batch
 
 
@@ -26,8 +25,9 @@ def test_fast_path_equals_step_by_step_reference(arm, cell, bidirectional):
 
 
 def test_only_arms_whose_steps_depend_on_attention_use_a_step_loop():
-    loops = {arm: make_model(arm).decoder.needs_step_loop for arm in
-             ("none", "additive", "general", "general+feed", "dot")}
+    loops = {
+        arm: make_model(arm).decoder.needs_step_loop for arm in ("none", "additive", "general", "general+feed", "dot")
+    }
     assert loops == {"none": False, "additive": True, "general": False, "general+feed": True, "dot": False}
 
 
@@ -91,8 +91,8 @@ def test_padding_never_changes_a_sentence_output(arm, cell):
     trg = torch.randint(4, TRG_VOCAB, (3, 4))
     batched, _ = model(src, lengths, trg)
     for row in range(3):
-        alone_src = src[row: row + 1, : lengths[row]]
-        alone, _ = model(alone_src, lengths[row: row + 1], trg[row: row + 1])
+        alone_src = src[row : row + 1, : lengths[row]]
+        alone, _ = model(alone_src, lengths[row : row + 1], trg[row : row + 1])
         torch.testing.assert_close(alone[0], batched[row], rtol=1e-5, atol=1e-5)
 
 
@@ -102,11 +102,22 @@ def test_stacked_maxout_tied_decoder_shares_weights_and_matches_its_step_loop():
     from tests.model.arms import SPECIALS, SRC_VOCAB
 
     torch.manual_seed(0)
-    model_cfg = ModelConfig(embedding_size=12, hidden_size=16, output_size=12, dropout=0.0, decoder_layers=2,
-                            decoder_cell=Cell.lstm, maxout=True, tie_embeddings=True)
-    encoder = EncoderConfig(name="bilstm", cell=Cell.lstm, bidirectional=True, num_layers=2, hidden_size=16, dropout=0.0)
-    model = build_model(model_cfg, encoder, AdditiveAttentionConfig(attention_size=8), SRC_VOCAB, TRG_VOCAB,
-                        SPECIALS).eval()
+    model_cfg = ModelConfig(
+        embedding_size=12,
+        hidden_size=16,
+        output_size=12,
+        dropout=0.0,
+        decoder_layers=2,
+        decoder_cell=Cell.lstm,
+        maxout=True,
+        tie_embeddings=True,
+    )
+    encoder = EncoderConfig(
+        name="bilstm", cell=Cell.lstm, bidirectional=True, num_layers=2, hidden_size=16, dropout=0.0
+    )
+    model = build_model(
+        model_cfg, encoder, AdditiveAttentionConfig(attention_size=8), SRC_VOCAB, TRG_VOCAB, SPECIALS
+    ).eval()
     assert model.decoder.output_layer.weight is model.decoder.embedding.weight
     assert model.decoder.deep_output.linear.out_features == 2 * 12  # maxout pools pairs of units
     src, lengths = padded_batch([6, 2])

@@ -9,27 +9,36 @@ from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
 from attention_nmt.model.attention import FixedContext
-from attention_nmt.model.config import (AdditiveAttentionConfig, EncoderConfig, ModelConfig,
-                                        MultiplicativeAttentionConfig, NoAttentionConfig)
+from attention_nmt.model.config import (
+    AdditiveAttentionConfig,
+    EncoderConfig,
+    ModelConfig,
+    MultiplicativeAttentionConfig,
+    NoAttentionConfig,
+)
 from attention_nmt.model.encoder import Cell
 from attention_nmt.model.init import ATTENTION_STD, UNIFORM_RANGE, WEIGHT_STD, Init
 from attention_nmt.model.seq2seq import build_model, count_parameters
-from attention_nmt.optim import OptimConfig, OptimizerName
-from attention_nmt.schema import from_plain
+from attention_nmt.stored_config import from_plain
+from attention_nmt.training.optim import OptimConfig, OptimizerName
 from tests.conftest import CONF_DIR
 from tests.model.arms import ARMS as ARM_CONFIGS
 from tests.model.arms import SPECIALS, SRC_VOCAB, TRG_VOCAB, padded_batch
 
 ARMS = ("none", "additive", "multiplicative")
-ARM_SCHEMAS = {"none": NoAttentionConfig, "additive": AdditiveAttentionConfig,
-               "multiplicative": MultiplicativeAttentionConfig}
+ARM_SCHEMAS = {
+    "none": NoAttentionConfig,
+    "additive": AdditiveAttentionConfig,
+    "multiplicative": MultiplicativeAttentionConfig,
+}
 
 
 def _big(arm: str, init: Init) -> torch.nn.Module:
     """Large enough for the sample statistics of each parameter group to be tight."""
     torch.manual_seed(0)
-    model = ModelConfig(embedding_size=64, hidden_size=128, output_size=128, dropout=0.0, decoder_cell=Cell.gru,
-                        init=init)
+    model = ModelConfig(
+        embedding_size=64, hidden_size=128, output_size=128, dropout=0.0, decoder_cell=Cell.gru, init=init
+    )
     encoder = EncoderConfig(name="t", cell=Cell.gru, bidirectional=True, hidden_size=128, dropout=0.0)
     attention = ARM_CONFIGS["general+feed" if arm == "multiplicative" else arm]
     return build_model(model, encoder, attention, 500, 600, SPECIALS)
@@ -49,7 +58,7 @@ def test_bahdanau2014_initialisation_of_each_parameter_group(arm: str) -> None:
         else:  # every other matrix, embeddings included, ~ N(0, 0.01^2); padding rows stay zero
             if "embedding" in name:
                 assert torch.count_nonzero(param[SPECIALS.pad]) == 0, name
-                param = param[SPECIALS.pad + 1:]
+                param = param[SPECIALS.pad + 1 :]
             assert param.mean().abs().item() < 0.1 * WEIGHT_STD, name
             assert param.std().item() == pytest.approx(WEIGHT_STD, rel=0.05), name
 
@@ -60,15 +69,15 @@ def test_luong2015_initialisation_is_uniform_in_a_tenth(arm: str) -> None:
     for name, param in model.named_parameters():
         values = param.flatten()
         if "embedding" in name:
-            values = param[SPECIALS.pad + 1:].flatten()
+            values = param[SPECIALS.pad + 1 :].flatten()
         assert values.abs().max().item() <= UNIFORM_RANGE, name
         if values.numel() > 10_000:  # U(-a, a) has sd a / sqrt(3)
-            assert values.std().item() == pytest.approx(UNIFORM_RANGE / 3 ** 0.5, rel=0.05), name
+            assert values.std().item() == pytest.approx(UNIFORM_RANGE / 3**0.5, rel=0.05), name
 
 
 def test_torch_initialisation_leaves_module_defaults() -> None:
     model = _big("none", Init.torch)
-    embedding = model.encoder.embedding.weight[SPECIALS.pad + 1:]
+    embedding = model.encoder.embedding.weight[SPECIALS.pad + 1 :]
     assert embedding.std().item() == pytest.approx(1.0, rel=0.05)  # nn.Embedding's N(0, 1)
 
 
@@ -91,8 +100,14 @@ def test_parameter_counts_of_the_arms_at_the_defaults_are_within_ten_percent() -
     for arm in ARMS:
         cfg = _default_cfg(f"attention={arm}")
         plain = {key: OmegaConf.to_container(cfg[key], resolve=True) for key in ("model", "encoder", "attention")}
-        model = build_model(from_plain(plain["model"], ModelConfig), from_plain(plain["encoder"], EncoderConfig),
-                            from_plain(plain["attention"], ARM_SCHEMAS[arm]), 4000, 4000, SPECIALS)
+        model = build_model(
+            from_plain(plain["model"], ModelConfig),
+            from_plain(plain["encoder"], EncoderConfig),
+            from_plain(plain["attention"], ARM_SCHEMAS[arm]),
+            4000,
+            4000,
+            SPECIALS,
+        )
         counts[arm] = count_parameters(model)
     assert max(counts.values()) / min(counts.values()) <= 1.10, counts
 
@@ -128,13 +143,17 @@ def test_lstm_decoder_starts_from_each_encoder_layer_final_state() -> None:
     """Unidirectional LSTM encoder of the decoder's size and depth: (h_0, c_0) of decoder layer l are encoder
     layer l's final (h, c), copied (Luong et al. 2015)."""
     torch.manual_seed(0)
-    model = ModelConfig(embedding_size=12, hidden_size=16, output_size=16, dropout=0.0, decoder_layers=2,
-                        decoder_cell=Cell.lstm)
+    model = ModelConfig(
+        embedding_size=12, hidden_size=16, output_size=16, dropout=0.0, decoder_layers=2, decoder_cell=Cell.lstm
+    )
     encoder = EncoderConfig(name="t", cell=Cell.lstm, num_layers=2, hidden_size=16, dropout=0.0)
     seq2seq = build_model(model, encoder, NoAttentionConfig(), SRC_VOCAB, TRG_VOCAB, SPECIALS).eval()
     src, lengths = padded_batch([6, 4, 5])
-    _, (h_n, c_n) = seq2seq.encoder.rnn(torch.nn.utils.rnn.pack_padded_sequence(
-        seq2seq.encoder.embedding(src), lengths, batch_first=True, enforce_sorted=False))
+    _, (h_n, c_n) = seq2seq.encoder.rnn(
+        torch.nn.utils.rnn.pack_padded_sequence(
+            seq2seq.encoder.embedding(src), lengths, batch_first=True, enforce_sorted=False
+        )
+    )
     _, _, state = seq2seq.start(src, lengths)
     assert seq2seq.decoder.init_layer is None  # a copy: no parameters
     torch.testing.assert_close(state.hidden, h_n)
@@ -145,8 +164,9 @@ def test_lstm_decoder_maps_bidirectional_layers_and_takes_the_top_ones() -> None
     """A 3-layer bidirectional encoder (D = 2H) and a 2-layer decoder: decoder layer l reads encoder layer l + 1
     through its own map, h_0 = tanh(W_h h), c_0 = W_c c."""
     torch.manual_seed(0)
-    cfg = ModelConfig(embedding_size=12, hidden_size=16, output_size=16, dropout=0.0, decoder_layers=2,
-                      decoder_cell=Cell.lstm)
+    cfg = ModelConfig(
+        embedding_size=12, hidden_size=16, output_size=16, dropout=0.0, decoder_layers=2, decoder_cell=Cell.lstm
+    )
     encoder = EncoderConfig(name="t", cell=Cell.lstm, bidirectional=True, num_layers=3, hidden_size=16, dropout=0.0)
     model = build_model(cfg, encoder, NoAttentionConfig(), SRC_VOCAB, TRG_VOCAB, SPECIALS).eval()
     src, lengths = padded_batch([6, 4, 5])
@@ -155,5 +175,7 @@ def test_lstm_decoder_maps_bidirectional_layers_and_takes_the_top_ones() -> None
     torch.testing.assert_close(encoded.layer_hidden[-1], encoded.final)
     bridge = model.decoder.init_layer
     for layer in range(2):
-        torch.testing.assert_close(state.hidden[layer], torch.tanh(bridge.hidden[layer](encoded.layer_hidden[layer + 1])))
+        torch.testing.assert_close(
+            state.hidden[layer], torch.tanh(bridge.hidden[layer](encoded.layer_hidden[layer + 1]))
+        )
         torch.testing.assert_close(state.cell[layer], bridge.cell[layer](encoded.layer_cell[layer + 1]))

@@ -8,7 +8,6 @@ import torch.nn.functional as F
 
 from attention_nmt.model.encoder import Cell
 from attention_nmt.model.search import beam_search, greedy_search
-
 from tests.model.arms import SPECIALS, TRG_VOCAB, make_model, padded_batch
 
 
@@ -54,8 +53,10 @@ def test_greedy_and_beam_search_equal_the_reference_path(arm, cell):
     for seed in range(2):
         model = make_model(arm, cell, bidirectional="dot" not in arm, seed=seed)
         src, lengths = padded_batch([9, 5, 1, 7, 3], seed=seed)
-        for search in (lambda **kw: greedy_search(model, src, lengths, 2.0, **kw),
-                       lambda **kw: beam_search(model, src, lengths, 4, 2.0, alpha=0.6, **kw)):
+        for search in (
+            lambda **kw: greedy_search(model, src, lengths, 2.0, **kw),  # noqa: B023 (called in this iteration)
+            lambda **kw: beam_search(model, src, lengths, 4, 2.0, alpha=0.6, **kw),  # noqa: B023
+        ):
             fast, reference = search(), search(stepwise=True)
             assert [h.tokens for h in fast] == [h.tokens for h in reference]
             for f, r in zip(fast, reference):

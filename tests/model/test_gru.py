@@ -27,11 +27,12 @@ def test_gru_scan_equals_torch_gru_in_values_and_gradients():
 
 
 def test_masked_steps_keep_the_state_and_pass_gradients_through():
-    mask = torch.tensor([[1, 1, 1, 1], [1, 0, 1, 1], [1, 0, 0, 1], [0, 0, 0, 1], [0, 0, 0, 1], [0, 0, 0, 1]],
-                        dtype=torch.bool).unsqueeze(-1)  # (T, B, 1): rows of length 3, 1, 2, 6
+    mask = torch.tensor(
+        [[1, 1, 1, 1], [1, 0, 1, 1], [1, 0, 0, 1], [0, 0, 0, 1], [0, 0, 0, 1], [0, 0, 0, 1]], dtype=torch.bool
+    ).unsqueeze(-1)  # (T, B, 1): rows of length 3, 1, 2, 6
     rnn, x, h0, scanned = _torch_and_scan(mask)
     for row, length in enumerate([3, 1, 2, 6]):  # the state after a row's last real step never changes
-        reference, _ = rnn(x[:length, row: row + 1], h0[row: row + 1].unsqueeze(0))
+        reference, _ = rnn(x[:length, row : row + 1], h0[row : row + 1].unsqueeze(0))
         torch.testing.assert_close(scanned[:length, row], reference[:, 0], rtol=0, atol=1e-12)
         assert torch.equal(scanned[length:, row], scanned[length - 1, row].expand(6 - length, -1))
     wrt = (x.detach(), h0.detach().requires_grad_(), rnn.weight_hh_l0, rnn.bias_hh_l0)
@@ -42,8 +43,13 @@ def test_masked_steps_keep_the_state_and_pass_gradients_through():
 def test_gru_scan_without_gradients_gives_the_same_states():
     rnn, x, h0, scanned = _torch_and_scan(torch.rand(6, 4, 1) > 0.3)
     with torch.inference_mode():
-        again = gru_scan(F.linear(x, rnn.weight_ih_l0, rnn.bias_ih_l0), h0, rnn.weight_hh_l0, rnn.bias_hh_l0,
-                         scanned.new_ones(6, 4, 1, dtype=torch.bool) & (torch.rand(6, 4, 1) > 2))
+        again = gru_scan(
+            F.linear(x, rnn.weight_ih_l0, rnn.bias_ih_l0),
+            h0,
+            rnn.weight_hh_l0,
+            rnn.bias_hh_l0,
+            scanned.new_ones(6, 4, 1, dtype=torch.bool) & (torch.rand(6, 4, 1) > 2),
+        )
     assert again.shape == scanned.shape  # all-masked: every step keeps h0
     torch.testing.assert_close(again, h0.detach().expand(6, -1, -1), rtol=0, atol=0)
 

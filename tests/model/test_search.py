@@ -5,7 +5,6 @@ import torch
 
 from attention_nmt.model.encoder import Cell
 from attention_nmt.model.search import beam_search, greedy_search, max_output_lengths
-
 from tests.model.arms import SPECIALS, make_model, padded_batch
 
 
@@ -43,10 +42,10 @@ def test_hypotheses_respect_the_maximum_length_and_contain_no_specials(arm):
 def test_search_is_independent_of_batch_composition(arm):
     model = make_model(arm, bidirectional="dot" not in arm)
     src, lengths = padded_batch([9, 2, 6, 4])
-    for search in (lambda s, l: greedy_search(model, s, l, 1.5), lambda s, l: beam_search(model, s, l, 4, 1.5)):
+    for search in (lambda s, n: greedy_search(model, s, n, 1.5), lambda s, n: beam_search(model, s, n, 4, 1.5)):
         batched = search(src, lengths)
         for row in range(4):
-            alone = search(src[row: row + 1, : lengths[row]], lengths[row: row + 1])
+            alone = search(src[row : row + 1, : lengths[row]], lengths[row : row + 1])
             assert alone[0].tokens == batched[row].tokens
 
 

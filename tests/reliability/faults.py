@@ -23,8 +23,9 @@ class PauseAtStep(Callback):
     def __init__(self, step: int, marker: str, timeout: float = 120.0) -> None:
         self.step, self.marker, self.timeout = step, Path(marker), timeout
 
-    def on_train_batch_start(self, trainer: L.Trainer, pl_module: L.LightningModule, batch: Any,
-                             batch_idx: int) -> None:
+    def on_train_batch_start(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, batch: Any, batch_idx: int
+    ) -> None:
         if trainer.global_step != self.step:
             return
         self.marker.write_text(f"{trainer.global_step} {batch_idx}\n")
@@ -41,12 +42,14 @@ class PoisonWeightsAtStep(Callback):
         with torch.no_grad():
             next(pl_module.parameters()).fill_(float("nan"))
 
-    def on_train_batch_start(self, trainer: L.Trainer, pl_module: L.LightningModule, batch: Any,
-                             batch_idx: int) -> None:
+    def on_train_batch_start(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, batch: Any, batch_idx: int
+    ) -> None:
         if not self.after_update and trainer.global_step == self.step:
             self._poison(pl_module)
 
-    def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any,
-                           batch_idx: int) -> None:
+    def on_train_batch_end(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any, batch_idx: int
+    ) -> None:
         if self.after_update and trainer.global_step == self.step:  # runs before the checkpoint callback saves
             self._poison(pl_module)

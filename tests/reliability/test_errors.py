@@ -13,8 +13,8 @@ from hydra.errors import MissingConfigException
 from omegaconf import OmegaConf
 
 from attention_nmt.errors import ConfigError, TrainingDivergedError
-from attention_nmt.resuming import resume_checkpoint
-from attention_nmt.training import train
+from attention_nmt.tasks.train import train
+from attention_nmt.training.resuming import resume_checkpoint
 
 
 def test_unknown_dataset_name_lists_the_choices(tiny_config):
@@ -24,9 +24,12 @@ def test_unknown_dataset_name_lists_the_choices(tiny_config):
 
 
 def test_nan_loss_stops_naming_the_step_and_the_last_good_checkpoint(tiny_config, tmp_path):
-    cfg = tiny_config("trainer.max_steps=10", "callbacks.model_checkpoint.every_n_train_steps=2",
-                      "+callbacks.poison._target_=tests.reliability.faults.PoisonWeightsAtStep",
-                      "+callbacks.poison.step=5")
+    cfg = tiny_config(
+        "trainer.max_steps=10",
+        "callbacks.model_checkpoint.every_n_train_steps=2",
+        "+callbacks.poison._target_=tests.reliability.faults.PoisonWeightsAtStep",
+        "+callbacks.poison.step=5",
+    )
     last = tmp_path / "run" / "checkpoints" / "last.ckpt"
     with pytest.raises(TrainingDivergedError, match=rf"global step 5.*last good checkpoint is {last}"):
         train(OmegaConf.to_object(cfg))
@@ -53,9 +56,13 @@ def test_resume_without_a_checkpoint_names_the_folder_and_the_fix(tmp_path):
 
 
 def test_a_checkpoint_with_nan_weights_is_not_named_as_good(tiny_config, tmp_path):
-    cfg = tiny_config("trainer.max_steps=10", "callbacks.model_checkpoint.every_n_train_steps=1",
-                      "+callbacks.poison._target_=tests.reliability.faults.PoisonWeightsAtStep",
-                      "+callbacks.poison.step=5", "+callbacks.poison.after_update=true")
+    cfg = tiny_config(
+        "trainer.max_steps=10",
+        "callbacks.model_checkpoint.every_n_train_steps=1",
+        "+callbacks.poison._target_=tests.reliability.faults.PoisonWeightsAtStep",
+        "+callbacks.poison.step=5",
+        "+callbacks.poison.after_update=true",
+    )
     with pytest.raises(TrainingDivergedError, match=r"global step 5.*last good checkpoint is .*best-step\d-") as err:
         train(OmegaConf.to_object(cfg))
     assert "last.ckpt" not in str(err.value)  # it was written after the poisoned update

@@ -15,9 +15,21 @@ def test_failing_job_is_recorded_and_the_others_still_run(tmp_path):
     good.write_text("".join(f"uno dos {i}\tone two {i}\n" for i in range(100)), encoding="utf-8")
     model_and_trainer = [o for o in TINY if not o.startswith("data") and o != "trainer.max_steps=4"]
     sweep = tmp_path / "multirun"
-    done = run_script("train.py", ["-m", f"data.path={bad},{good}", "data=local", "data.batch_size=16",
-                                   *model_and_trainer, "trainer.max_steps=2", f"paths.cache_dir={tmp_path}/cache",
-                                   f"hydra.sweep.dir={sweep}"], tmp_path, timeout=600)
+    done = run_script(
+        "train.py",
+        [
+            "-m",
+            f"data.path={bad},{good}",
+            "data=local",
+            "data.batch_size=16",
+            *model_and_trainer,
+            "trainer.max_steps=2",
+            f"paths.cache_dir={tmp_path}/cache",
+            f"hydra.sweep.dir={sweep}",
+        ],
+        tmp_path,
+        timeout=600,
+    )
     assert done.returncode != 0  # the exit status says that a job failed
     message = f"{bad}:2: expected 2 tab-separated columns (source<TAB>target), found 1"
     assert f"attention_nmt.errors.DataFormatError: {message}" in done.stderr  # the traceback's last line
@@ -45,9 +57,20 @@ def test_failures_json_lands_in_a_sweep_folder_named_by_the_time(tmp_path):
     bad = tmp_path / "bad.tsv"
     bad.write_text("uno\tone\ndos two\n", encoding="utf-8")
     model_and_trainer = [o for o in TINY if not o.startswith("data") and o != "trainer.max_steps=4"]
-    done = run_script("train.py", ["-m", f"data.path={bad}", "data=local", *model_and_trainer, "trainer.max_steps=2",
-                                   f"paths.cache_dir={tmp_path}/cache",
-                                   f"hydra.sweep.dir={tmp_path}/multirun/" + "${now:%H-%M-%S-%f}"], tmp_path, timeout=600)
+    done = run_script(
+        "train.py",
+        [
+            "-m",
+            f"data.path={bad}",
+            "data=local",
+            *model_and_trainer,
+            "trainer.max_steps=2",
+            f"paths.cache_dir={tmp_path}/cache",
+            f"hydra.sweep.dir={tmp_path}/multirun/" + "${now:%H-%M-%S-%f}",
+        ],
+        tmp_path,
+        timeout=600,
+    )
     assert done.returncode != 0
     (sweep,) = (tmp_path / "multirun").iterdir()  # one folder: the record did not make a second one
     summary = json.loads((sweep / "failures.json").read_text())

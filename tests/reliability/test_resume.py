@@ -19,28 +19,53 @@ import pytest
 import torch
 from omegaconf import OmegaConf
 
-from attention_nmt.training import train
+from attention_nmt.tasks.train import train
 from tests.conftest import TINY, compose_config
 
 ROOT = Path(__file__).resolve().parents[2]
-RUN = [*TINY, "trainer.max_steps=40", "trainer.val_check_interval=10",
-       "callbacks.model_checkpoint.every_n_train_steps=4", "data.vocab_size=12", "data.max_len=8",
-       "data.tokenizer.kind=word", "model.hidden_size=32", "optim.lr=0.01"]
+RUN = [
+    *TINY,
+    "trainer.max_steps=40",
+    "trainer.val_check_interval=10",
+    "callbacks.model_checkpoint.every_n_train_steps=4",
+    "data.vocab_size=12",
+    "data.max_len=8",
+    "data.tokenizer.kind=word",
+    "model.hidden_size=32",
+    "optim.lr=0.01",
+]
 
 
 def start_train(args: list[str], cwd: Path) -> subprocess.Popen:
     """`python train.py args` as a user runs it (one torch thread, to match the in-process reference)."""
-    env = {**os.environ, "OMP_NUM_THREADS": "1",
-           "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
-    return subprocess.Popen([sys.executable, str(ROOT / "train.py"), *args], cwd=cwd, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    env = {
+        **os.environ,
+        "OMP_NUM_THREADS": "1",
+        "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+    }
+    return subprocess.Popen(
+        [sys.executable, str(ROOT / "train.py"), *args],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def paused(run_dir: Path, cache: Path, step: int, marker: Path) -> subprocess.Popen:
     """A training process that waits before step `step` (after writing `marker`), so a test can signal it there."""
-    proc = start_train([*RUN, f"hydra.run.dir={run_dir}", f"paths.cache_dir={cache}",
-                        "+callbacks.pause._target_=tests.reliability.faults.PauseAtStep",
-                        f"+callbacks.pause.step={step}", f"+callbacks.pause.marker={marker}"], run_dir.parent)
+    proc = start_train(
+        [
+            *RUN,
+            f"hydra.run.dir={run_dir}",
+            f"paths.cache_dir={cache}",
+            "+callbacks.pause._target_=tests.reliability.faults.PauseAtStep",
+            f"+callbacks.pause.step={step}",
+            f"+callbacks.pause.marker={marker}",
+        ],
+        run_dir.parent,
+    )
     deadline = time.monotonic() + 180
     while not marker.exists():
         if proc.poll() is not None or time.monotonic() > deadline:
@@ -57,8 +82,11 @@ def checkpoint(path: Path) -> dict:
 def outcome(run_dir: Path) -> tuple[dict, str, float]:
     """Final weights, hypotheses.tsv and test BLEU of a finished run."""
     results = json.loads((run_dir / "results.json").read_text())
-    return (checkpoint(run_dir / "checkpoints" / "last.ckpt")["state_dict"], (run_dir / "hypotheses.tsv").read_text(),
-            results["test"]["bleu"])
+    return (
+        checkpoint(run_dir / "checkpoints" / "last.ckpt")["state_dict"],
+        (run_dir / "hypotheses.tsv").read_text(),
+        results["test"]["bleu"],
+    )
 
 
 def assert_same_outcome(resumed: Path, reference: Path) -> None:
@@ -97,8 +125,9 @@ def test_run_killed_mid_epoch_resumes_to_the_uninterrupted_result(reference, tmp
     assert last["loops"]["fit_loop"]["state_dict"]["combined_loader"] == [{"epoch": 0, "batches_done": 12}]
     assert not (run / "results.json").exists()
 
-    resumed = start_train([*RUN, f"ckpt_path={run}/checkpoints/last.ckpt", f"hydra.run.dir={run}",
-                           f"paths.cache_dir={cache}"], tmp_path)
+    resumed = start_train(
+        [*RUN, f"ckpt_path={run}/checkpoints/last.ckpt", f"hydra.run.dir={run}", f"paths.cache_dir={cache}"], tmp_path
+    )
     _, err = resumed.communicate(timeout=300)
     assert resumed.returncode == 0, err[-3000:]
     assert_same_outcome(run, ref_run)

@@ -13,8 +13,8 @@ import torch
 from omegaconf import OmegaConf
 
 from attention_nmt.errors import ConfigError
-from attention_nmt.evaluating import load_module
-from attention_nmt.training import train
+from attention_nmt.tasks.evaluate import load_module
+from attention_nmt.tasks.train import train
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCES = sorted((ROOT / "src").rglob("*.py")) + [ROOT / "train.py", ROOT / "evaluate.py"]
@@ -85,9 +85,11 @@ def unsafe_calls(source: str, name: str) -> list[str]:
 
 
 def test_the_source_check_finds_each_unsafe_call():
-    bad = ("torch.load(p)\nModule.load_from_checkpoint(p, weights_only=False)\neval(s)\npickle.loads(b)\n"
-           "load_dataset('x', trust_remote_code=True)\ntrainer.test(m, ckpt_path=p)\ntorch.load(p, weights_only=True)\n"
-           "trainer.fit(m, ckpt_path=p, weights_only=True)\n")
+    bad = (
+        "torch.load(p)\nModule.load_from_checkpoint(p, weights_only=False)\neval(s)\npickle.loads(b)\n"
+        "load_dataset('x', trust_remote_code=True)\ntrainer.test(m, ckpt_path=p)\ntorch.load(p, weights_only=True)\n"
+        "trainer.fit(m, ckpt_path=p, weights_only=True)\n"
+    )
     assert [line.split(":")[1] for line in unsafe_calls(bad, "bad.py")] == ["1", "2", "3", "4", "5", "6"]
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from omegaconf import OmegaConf
 
-from attention_nmt.training import train
+from attention_nmt.tasks.train import train
 from tests.conftest import TINY, compose_config
 from tests.report.handmade import make_failed, make_incomplete
 
@@ -23,8 +23,9 @@ def tiny_multirun(tmp_path_factory, cache_dir) -> Path:
     root = tmp_path_factory.mktemp("multirun")
     for i, arm in enumerate(ARMS):
         run_dir = root / f"{i}_{arm}_bigru_synthetic_reverse_map_s1234"
-        cfg = compose_config("train", [*TINY, *LONGER, f"attention={arm}", "experiment_name=tiny_report"], run_dir,
-                             cache_dir)
+        cfg = compose_config(
+            "train", [*TINY, *LONGER, f"attention={arm}", "experiment_name=tiny_report"], run_dir, cache_dir
+        )
         train(OmegaConf.to_object(cfg))
     make_failed(root / "2_multiplicative_bigru_synthetic_reverse_map_s1234", "RuntimeError: loss is NaN")
     make_incomplete(root / "3_multiplicative_bigru_synthetic_reverse_map_s7")

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import json
 import random
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Any
 
 from attention_nmt.evaluation.bleu import BucketedBLEU
-from attention_nmt.results import write_hypotheses, write_results
+from attention_nmt.evaluation.results import write_hypotheses, write_results
 
 EDGES = [5, 10]  # buckets 1-5, 6-10, 11+
 
@@ -26,25 +27,43 @@ def toy_corpus(n: int = 60, seed: int = 0) -> tuple[list[int], list[str], list[s
 def degrade(references: Sequence[str], keep: float, seed: int) -> list[str]:
     """Hypotheses that keep each reference word with probability `keep` (else a wrong word)."""
     rng = random.Random(seed)
-    return [" ".join(w if rng.random() < keep else f"x{rng.randrange(99)}" for w in ref.split())
-            for ref in references]
+    return [" ".join(w if rng.random() < keep else f"x{rng.randrange(99)}" for w in ref.split()) for ref in references]
 
 
-def make_run(folder: Path, attention: str, hypotheses: Sequence[str], test: tuple[list[int], list[str], list[str]],
-             seed: int = 1, data: str = "toy", experiment_name: str = "default", max_train_len: Optional[int] = None,
-             num_parameters: int = 1000) -> Path:
+def make_run(
+    folder: Path,
+    attention: str,
+    hypotheses: Sequence[str],
+    test: tuple[list[int], list[str], list[str]],
+    seed: int = 1,
+    data: str = "toy",
+    experiment_name: str = "default",
+    max_train_len: int | None = None,
+    num_parameters: int = 1000,
+) -> Path:
     """A finished run folder for these hypotheses on this test set."""
     lengths, sources, references = test
     folder.mkdir(parents=True, exist_ok=True)
     (folder / ".hydra").mkdir(exist_ok=True)
     metric = BucketedBLEU(EDGES)
     metric.update(list(hypotheses), list(references), list(lengths))
-    config: dict[str, Any] = {"seed": seed, "experiment_name": experiment_name, "attention": {"name": attention},
-                              "encoder": {"name": "bigru", "cell": "gru"},
-                              "data": {"name": data, "max_train_len": max_train_len},
-                              "paths": {"output_dir": str(folder)}}
-    write_results(folder / "results.json", {"config": config, "num_parameters": num_parameters,
-                                            "bleu_signature": metric.signature(), "test": metric.compute()})
+    config: dict[str, Any] = {
+        "seed": seed,
+        "experiment_name": experiment_name,
+        "attention": {"name": attention},
+        "encoder": {"name": "bigru", "cell": "gru"},
+        "data": {"name": data, "max_train_len": max_train_len},
+        "paths": {"output_dir": str(folder)},
+    }
+    write_results(
+        folder / "results.json",
+        {
+            "config": config,
+            "num_parameters": num_parameters,
+            "bleu_signature": metric.signature(),
+            "test": metric.compute(),
+        },
+    )
     write_hypotheses(folder / "hypotheses.tsv", lengths, sources, references, hypotheses)
     return folder
 

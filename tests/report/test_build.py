@@ -11,9 +11,9 @@ import pytest
 import sacrebleu
 from PIL import Image
 
+from attention_nmt.evaluation.results import read_hypotheses
 from attention_nmt.report import ReportError, build_report
 from attention_nmt.report.figures import DPI, SIZE_INCHES
-from attention_nmt.results import read_hypotheses
 from tests.report.handmade import degrade, make_failed, make_run, toy_corpus
 
 WIDTH, HEIGHT = int(SIZE_INCHES[0] * DPI), int(SIZE_INCHES[1] * DPI)
@@ -51,7 +51,7 @@ def test_report_table_values_equal_sacrebleu_on_the_hypotheses(report, tiny_mult
         for label, row in mine.items():
             if label.startswith("drop"):
                 continue
-            lower, upper = (1, 10 ** 6) if label == "all" else (int(row["lower"]), int(row["upper"]))
+            lower, upper = (1, 10**6) if label == "all" else (int(row["lower"]), int(row["upper"]))
             picked = [h for h in hyps if lower <= h["src_words"] <= upper]
             system, refs = [h["hypothesis"] for h in picked], [[h["reference"] for h in picked]]
             expected = sacrebleu.corpus_bleu(system, refs)
@@ -167,8 +167,9 @@ def test_report_shows_attention_heatmaps_and_the_aer_each_run_measured(report, t
     assert rows[0][2] == f"{aer['aer']:.3f}"
     filled = [b for b in aer["buckets"] if b["aer"] is not None]
     assert [r for r in rows[0][3:] if r != "-"] == [f"{b['aer']:.3f}" for b in filled]
-    sentences = json.loads((tiny_multirun / "1_additive_bigru_synthetic_reverse_map_s1234" / "attention.json")
-                           .read_text())["sentences"]
+    sentences = json.loads(
+        (tiny_multirun / "1_additive_bigru_synthetic_reverse_map_s1234" / "attention.json").read_text()
+    )["sentences"]
     assert [h.path.name for h in section.heatmaps] == [f"attention_additive_{s['index']}.png" for s in sentences]
     for heatmap in section.heatmaps:
         with Image.open(heatmap.path) as image:

@@ -55,7 +55,8 @@ def test_still_learning_fast_is_said_when_the_last_quarter_gains_over_a_quarter(
     curve = read_curve(_write_metrics(tmp_path))  # at 3/4 of 40 updates (30): 4.0; final 8.0; gain 4.0 > 2.0
     assert still_learning("multiplicative", curve) == (
         "multiplicative is still learning fast (validation BLEU rose from 4.00 to 8.00 over the last quarter of "
-        "training): compare with care.")
+        "training): compare with care."
+    )
     curve = read_curve(_write_metrics(tmp_path, final=5.0))  # gain 1.0 < 1.25
     assert still_learning("multiplicative", curve) is None
 

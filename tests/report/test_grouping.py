@@ -14,12 +14,22 @@ def test_seeds_form_one_arm_and_max_train_len_separates_arms(tmp_path):
     for seed in (1, 2):
         for attention in ("none", "additive"):
             for max_len in (30, 50):
-                make_run(tmp_path / f"{attention}_{max_len}_s{seed}", attention, degrade(test[2], 0.5, seed), test,
-                         seed=seed, max_train_len=max_len)
+                make_run(
+                    tmp_path / f"{attention}_{max_len}_s{seed}",
+                    attention,
+                    degrade(test[2], 0.5, seed),
+                    test,
+                    seed=seed,
+                    max_train_len=max_len,
+                )
     [comparison] = make_comparisons(collect([tmp_path]))
     labels = [a.label for a in comparison.arms]
-    assert labels == ["none, data.max_train_len=30", "none, data.max_train_len=50",
-                      "additive, data.max_train_len=30", "additive, data.max_train_len=50"]
+    assert labels == [
+        "none, data.max_train_len=30",
+        "none, data.max_train_len=50",
+        "additive, data.max_train_len=30",
+        "additive, data.max_train_len=50",
+    ]
     assert all(sorted(a.seeds) == [1, 2] for a in comparison.arms)
     arms = {a.label: a for a in comparison.arms}
     assert comparison.baseline(arms["additive, data.max_train_len=30"]).label == "none, data.max_train_len=30"

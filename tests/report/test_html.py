@@ -13,8 +13,11 @@ from PIL import Image
 from attention_nmt.report import build_report
 
 CHROMIUM = next((p for p in map(shutil.which, ("chromium", "chromium-browser", "google-chrome")) if p), None)
-needs_chromium = pytest.mark.skipif(CHROMIUM is None, reason="no chromium binary on PATH (Debian: apt-get install -y "
-                                    "chromium, which .ci/run does); the HTML rendering check needs one")
+needs_chromium = pytest.mark.skipif(
+    CHROMIUM is None,
+    reason="no chromium binary on PATH (Debian: apt-get install -y "
+    "chromium, which .ci/run does); the HTML rendering check needs one",
+)
 LINE_COLOURS = {"none": (31, 119, 180), "additive": (255, 127, 14)}  # matplotlib's first two colours
 
 
@@ -34,9 +37,22 @@ def test_report_html_needs_no_other_file(page):
 @needs_chromium
 def test_report_html_renders_in_headless_chromium_with_the_figure_visible(page, tmp_path):
     shot = tmp_path / "shot.png"
-    done = subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
-                           f"--user-data-dir={tmp_path / 'profile'}", f"--screenshot={shot}", "--window-size=1200,1400",
-                           page.as_uri()], capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [
+            CHROMIUM,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--hide-scrollbars",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            f"--screenshot={shot}",
+            "--window-size=1200,1400",
+            page.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert shot.is_file(), done.stderr[-2000:]
     pixels = np.asarray(Image.open(shot).convert("RGB")).astype(int)
     assert (pixels.min(axis=2) < 200).mean() > 0.01  # text, tables and the figure: not a blank page

@@ -8,8 +8,15 @@ import pytest
 import sacrebleu
 
 from attention_nmt.report.diagnostics import chrf_stats, corpus_chrf, length_ratio
-from attention_nmt.report.statistics import (bleu_for_signature, corpus_bleu, paired_p_value, percentile_interval,
-                                             resample_counts, resampled_bleu, sentence_stats)
+from attention_nmt.report.statistics import (
+    bleu_for_signature,
+    corpus_bleu,
+    paired_p_value,
+    percentile_interval,
+    resample_counts,
+    resampled_bleu,
+    sentence_stats,
+)
 from tests.report.handmade import degrade, toy_corpus
 
 SIGNATURE = "nrefs:1|case:mixed|eff:no|tok:13a|smooth:exp|version:2.6.0"

@@ -5,10 +5,10 @@ Holm's correction is applied over the attention arms; resampling seeds widens in
 
 from __future__ import annotations
 
-from attention_nmt.report.collect import collect
-from attention_nmt.report.grouping import make_comparisons
 import pytest
 
+from attention_nmt.report.collect import collect
+from attention_nmt.report.grouping import make_comparisons
 from attention_nmt.report.scores import SEEDS_AND_SENTENCES, SENTENCES, score_comparison
 from attention_nmt.report.statistics import holm
 from attention_nmt.report.verdict import verdict
@@ -27,8 +27,10 @@ def _verdict(folder, **kwargs):
 def _fading(test, long_keep: float, short_keep: float = 0.9, seed: int = 0) -> list[str]:
     """`short_keep` of the words right on sources of up to 10 words, `long_keep` on longer ones."""
     lengths, _, refs = test
-    return [degrade([ref], short_keep if n <= 10 else long_keep, seed=seed * 1000 + i)[0]
-            for i, (n, ref) in enumerate(zip(lengths, refs))]
+    return [
+        degrade([ref], short_keep if n <= 10 else long_keep, seed=seed * 1000 + i)[0]
+        for i, (n, ref) in enumerate(zip(lengths, refs))
+    ]
 
 
 def test_verdict_supports_the_claim_when_only_none_collapses_on_long_sentences(tmp_path):

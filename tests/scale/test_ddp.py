@@ -9,16 +9,21 @@ from pathlib import Path
 import pytest
 from omegaconf import OmegaConf
 
-from attention_nmt.evaluating import evaluate
-from attention_nmt.results import read_hypotheses
-from attention_nmt.training import train
+from attention_nmt.evaluation.results import read_hypotheses
+from attention_nmt.tasks.evaluate import evaluate
+from attention_nmt.tasks.train import train
 from tests.conftest import TINY, compose_config, run_script
 
 # TINY, minus what the DDP trainer configs decide; 8 sentences an eval batch gives each rank several batches.
 DDP_TINY = [o for o in TINY if not o.startswith(("trainer.devices", "trainer.accelerator", "logger="))]
 DDP_TINY += ["data.eval_batch_size=8"]
-PLAIN_DDP = ["trainer=ddp", "trainer.accelerator=cpu", "trainer.devices=2", "trainer.precision=32-true",
-             "trainer.benchmark=null"]
+PLAIN_DDP = [
+    "trainer=ddp",
+    "trainer.accelerator=cpu",
+    "trainer.devices=2",
+    "trainer.precision=32-true",
+    "trainer.benchmark=null",
+]
 
 
 def _train_py(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
@@ -28,8 +33,18 @@ def _train_py(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
 
 
 def _single_process_results(ckpt: Path, run_dir: Path, cache_dir: Path) -> dict:
-    cfg = compose_config("evaluate", [f"ckpt_path={ckpt}", "trainer.accelerator=cpu", "trainer.devices=1",
-                                      "trainer.enable_progress_bar=false", "logger=none"], run_dir, cache_dir)
+    cfg = compose_config(
+        "evaluate",
+        [
+            f"ckpt_path={ckpt}",
+            "trainer.accelerator=cpu",
+            "trainer.devices=1",
+            "trainer.enable_progress_bar=false",
+            "logger=none",
+        ],
+        run_dir,
+        cache_dir,
+    )
     return evaluate(OmegaConf.to_object(cfg))
 
 
@@ -48,8 +63,10 @@ def _best_checkpoint(run: Path) -> Path:
 
 
 def test_plain_ddp_test_bleu_equals_single_process_bleu_of_its_checkpoint(tmp_path):
-    done = _train_py([*DDP_TINY, *PLAIN_DDP, "logger=csv", f"paths.cache_dir={tmp_path}/cache",
-                      f"hydra.run.dir={tmp_path}/run"], tmp_path)
+    done = _train_py(
+        [*DDP_TINY, *PLAIN_DDP, "logger=csv", f"paths.cache_dir={tmp_path}/cache", f"hydra.run.dir={tmp_path}/run"],
+        tmp_path,
+    )
     log = done.stdout + done.stderr
     assert "MEMBER: 1/2" in log and "MEMBER: 2/2" in log  # two ranks really trained and tested
     run = tmp_path / "run"
@@ -78,8 +95,18 @@ def _job_folders(sweep: Path) -> list[Path]:
 @pytest.mark.slow
 @pytest.mark.parametrize("trainer,groups_per_job", [(PLAIN_DDP, 1), (["trainer=ddp_sim"], 2)], ids=["ddp", "ddp_sim"])
 def test_multirun_of_ddp_jobs_gives_one_folder_and_one_result_per_job(tmp_path, trainer, groups_per_job):
-    done = _train_py(["-m", "attention=none,additive", *DDP_TINY, *trainer, "logger=csv",
-                      f"paths.cache_dir={tmp_path}/cache", f"hydra.sweep.dir={tmp_path}/multirun"], tmp_path)
+    done = _train_py(
+        [
+            "-m",
+            "attention=none,additive",
+            *DDP_TINY,
+            *trainer,
+            "logger=csv",
+            f"paths.cache_dir={tmp_path}/cache",
+            f"hydra.sweep.dir={tmp_path}/multirun",
+        ],
+        tmp_path,
+    )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cache", "multirun"]
     jobs = _job_folders(tmp_path / "multirun")
     assert [j.name.split("_")[:2] for j in jobs] == [["0", "none"], ["1", "additive"]]

@@ -19,11 +19,17 @@ from lightning.pytorch.loggers import CSVLogger
 from omegaconf import open_dict
 
 from attention_nmt.data.batching import LengthBucketSampler
-from attention_nmt.distributed import (HydraJobDDPStrategy, OwnMetricStates, distributed_job, gather_objects,
-                                       hydra_job_command, resolve_strategy)
 from attention_nmt.errors import ConfigError
 from attention_nmt.evaluation.bleu import BucketedBLEU
-from attention_nmt.running import _write
+from attention_nmt.tasks.test_pass import _write
+from attention_nmt.training.distributed import (
+    HydraJobDDPStrategy,
+    OwnMetricStates,
+    distributed_job,
+    gather_objects,
+    hydra_job_command,
+    resolve_strategy,
+)
 from tests.conftest import CONF_DIR
 
 JOB_DIR = "/runs/multirun/0_none_bigru_bible_s1234 lr=3e-4,x"  # a space, `=` and `,` must survive
@@ -32,6 +38,7 @@ JOB_DIR = "/runs/multirun/0_none_bigru_bible_s1234 lr=3e-4,x"  # a space, `=` an
 @pytest.fixture
 def multirun_job(monkeypatch):
     """HydraConfig as it is inside job 0 of `python train.py -m attention=none,additive seed=3`."""
+
     def make(*extra_hydra_overrides: str):
         with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
             cfg = compose("train", ["attention=none", "seed=3", *extra_hydra_overrides], return_hydra_config=True)
@@ -43,8 +50,12 @@ def multirun_job(monkeypatch):
             cfg.hydra.job.name = "train"
         HydraConfig.instance().set_config(cfg)
         monkeypatch.setattr(sys.modules["__main__"], "__spec__", None)  # `python train.py`, not `python -m`
-        monkeypatch.setattr(sys, "argv", ["/home/user/project/train.py", "-m", "--config-name=train",
-                                          "attention=none,additive", "seed=3"])
+        monkeypatch.setattr(
+            sys,
+            "argv",
+            ["/home/user/project/train.py", "-m", "--config-name=train", "attention=none,additive", "seed=3"],
+        )
+
     yield make
     HydraConfig.instance().cfg = None
 
@@ -57,8 +68,10 @@ def test_rank_command_runs_only_this_job_in_its_folder(multirun_job):
     args = command[2:]
     assert "-m" not in args and "--multirun" not in args and "attention=none,additive" not in args
     assert "--config-name=train" in args
-    overrides = {o.key_or_group: o.value() for o in OverridesParser.create().parse_overrides(
-        [a for a in args if not a.startswith("--")])}
+    overrides = {
+        o.key_or_group: o.value()
+        for o in OverridesParser.create().parse_overrides([a for a in args if not a.startswith("--")])
+    }
     assert overrides["attention"] == "none" and overrides["seed"] == 3
     assert overrides["hydra.run.dir"] == JOB_DIR  # the job's own folder: ${hydra:runtime.output_dir} resolves to it
     assert overrides["hydra.output_subdir"] is None  # .hydra/ is written once, by rank 0
@@ -77,8 +90,10 @@ def test_run_mode_override_wins_over_a_search_that_switches_to_multirun():
     pytest.importorskip("hydra_plugins.hydra_optuna_sweeper", reason="needs pip install -e '.[sweep]'")
     with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
         assert compose("train", ["hparams_search=optuna"], return_hydra_config=True).hydra.mode == RunMode.MULTIRUN
-        assert compose("train", ["hparams_search=optuna", "hydra.mode=RUN"],
-                       return_hydra_config=True).hydra.mode == RunMode.RUN
+        assert (
+            compose("train", ["hparams_search=optuna", "hydra.mode=RUN"], return_hydra_config=True).hydra.mode
+            == RunMode.RUN
+        )
 
 
 def test_script_launched_ddp_strategies_become_hydra_aware_and_others_pass_through():
@@ -104,19 +119,24 @@ def test_distributed_job_ends_the_process_group_and_restores_rank_variables(tmp_
 @pytest.mark.parametrize("replicas", [1, 2, 3])
 def test_evaluation_shards_hold_every_sentence_once_and_no_rank_is_empty(num_sentences, batch_size, replicas):
     lengths = [(7 * i) % 13 + 1 for i in range(num_sentences)]
-    shards = [list(LengthBucketSampler(lengths, lengths, batch_size=batch_size, shuffle=False,
-                                       num_replicas=replicas, rank=r)) for r in range(replicas)]
+    shards = [
+        list(LengthBucketSampler(lengths, lengths, batch_size=batch_size, shuffle=False, num_replicas=replicas, rank=r))
+        for r in range(replicas)
+    ]
     indices = [i for shard in shards for batch in shard for i in batch]
     assert sorted(indices) == list(range(num_sentences))  # no padding duplicates, nothing dropped
     if num_sentences >= replicas:
         assert all(len(shard) >= 1 for shard in shards)  # a rank without batches would skip the test hooks
-    samplers = [LengthBucketSampler(lengths, lengths, batch_size=batch_size, shuffle=False, num_replicas=replicas,
-                                    rank=r) for r in range(replicas)]
+    samplers = [
+        LengthBucketSampler(lengths, lengths, batch_size=batch_size, shuffle=False, num_replicas=replicas, rank=r)
+        for r in range(replicas)
+    ]
     assert [len(s) for s in samplers] == [len(shard) for shard in shards]
 
 
 def test_metric_states_are_unshared_before_a_stage():
     """ddp_spawn puts CPU tensors in shared memory; every process must count into its own states."""
+
     class Holder(L.LightningModule):
         def __init__(self):
             super().__init__()
@@ -155,7 +175,7 @@ def test_results_are_not_written_when_a_sentence_is_missing_or_doubled(tmp_path)
 def test_csv_logger_of_a_new_process_keeps_the_columns_already_in_the_file(tmp_path):
     """ddp_spawn fits and tests in different processes; the test's writer must append under fit's header."""
     logger = CSVLogger(tmp_path, name="csv", version="")
-    logger.experiment  # created in the main process (train() logs the parameter count before fit)
+    _ = logger.experiment  # created in the main process (train() logs the parameter count before fit)
     main_process_copy = pickle.dumps(logger)
     logger.log_metrics({"val/bleu": 1.0, "train/loss": 2.0}, step=1)  # the fit process
     logger.save()

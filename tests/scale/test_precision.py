@@ -7,7 +7,7 @@ import pytest
 import torch
 from omegaconf import OmegaConf
 
-import attention_nmt.training as training
+import attention_nmt.tasks.train as training
 from attention_nmt.model.attention import AdditiveAttention, MultiplicativeAttention, Score
 from attention_nmt.model.encoder import EncoderOutput
 
@@ -41,8 +41,12 @@ def test_attention_in_half_precision_masks_exactly_and_matches_fp32(arm, dtype):
     assert torch.all(weights[~MASK[:, None, :].expand_as(weights)] == 0.0)  # exactly zero on padding
     assert torch.all(weights[2, :, 0] == 1.0)  # a one-token sentence attends to its token only
     torch.testing.assert_close(weights.float().sum(-1), torch.ones(3, 2), atol=1e-2, rtol=0)
-    ref_context, ref_weights = reference.attend(query.float(), *reference.memory(  # fp32 on the same rounded inputs
-        EncoderOutput(encoded.states.float(), encoded.final.float(), MASK)))
+    ref_context, ref_weights = reference.attend(
+        query.float(),
+        *reference.memory(  # fp32 on the same rounded inputs
+            EncoderOutput(encoded.states.float(), encoded.final.float(), MASK)
+        ),
+    )
     tolerance = 2e-2 if dtype is torch.float16 else 6e-2
     torch.testing.assert_close(weights.float(), ref_weights, atol=tolerance, rtol=0)
     torch.testing.assert_close(context.float(), ref_context, atol=tolerance, rtol=tolerance)

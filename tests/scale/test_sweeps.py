@@ -27,12 +27,18 @@ def _compose(*overrides: str):
         return compose("train", list(overrides), return_hydra_config=True)
 
 
-@pytest.mark.parametrize("name,expected", [
-    ("cpu", {"accelerator": "cpu", "devices": 1, "strategy": "auto", "precision": "32-true"}),
-    ("gpu", {"accelerator": "gpu", "devices": 1, "precision": "bf16-mixed", "benchmark": True}),
-    ("ddp", {"accelerator": "gpu", "devices": "auto", "strategy": "ddp", "num_nodes": 1, "precision": "bf16-mixed"}),
-    ("ddp_sim", {"accelerator": "cpu", "devices": 2, "strategy": "ddp_spawn"}),
-])
+@pytest.mark.parametrize(
+    "name,expected",
+    [
+        ("cpu", {"accelerator": "cpu", "devices": 1, "strategy": "auto", "precision": "32-true"}),
+        ("gpu", {"accelerator": "gpu", "devices": 1, "precision": "bf16-mixed", "benchmark": True}),
+        (
+            "ddp",
+            {"accelerator": "gpu", "devices": "auto", "strategy": "ddp", "num_nodes": 1, "precision": "bf16-mixed"},
+        ),
+        ("ddp_sim", {"accelerator": "cpu", "devices": 2, "strategy": "ddp_spawn"}),
+    ],
+)
 def test_trainer_configs_compose_to_their_documented_settings(name, expected):
     trainer = OmegaConf.to_object(_compose(f"trainer={name}").trainer)
     assert {k: getattr(trainer, k) for k in expected} == expected
@@ -45,8 +51,14 @@ def test_ddp_config_takes_nodes_and_fp16_from_the_command_line():
 
 def test_slurm_launcher_asks_for_one_task_per_gpu_on_every_node():
     _needs("hydra_submitit_launcher")
-    cfg = _compose("hydra/launcher=slurm", "trainer=ddp", "trainer.devices=4", "trainer.num_nodes=2",
-                   "hydra.launcher.partition=gpu", "hydra.launcher.timeout_min=600")
+    cfg = _compose(
+        "hydra/launcher=slurm",
+        "trainer=ddp",
+        "trainer.devices=4",
+        "trainer.num_nodes=2",
+        "hydra.launcher.partition=gpu",
+        "hydra.launcher.timeout_min=600",
+    )
     launcher = OmegaConf.to_container(cfg.hydra.launcher, resolve=True)
     assert launcher["_target_"].endswith("submitit_launcher.SlurmLauncher")
     assert (launcher["nodes"], launcher["tasks_per_node"], launcher["gpus_per_node"]) == (2, 4, 4)
@@ -81,17 +93,31 @@ def _jobs(sweep: Path) -> list[Path]:
 
 
 def _log_span(job: Path) -> tuple[datetime, datetime]:
-    stamps = [datetime.strptime(line[1:24], "%Y-%m-%d %H:%M:%S,%f")
-              for line in (job / "train.log").read_text().splitlines() if line.startswith("[20")]
+    stamps = [
+        datetime.strptime(line[1:24], "%Y-%m-%d %H:%M:%S,%f")
+        for line in (job / "train.log").read_text().splitlines()
+        if line.startswith("[20")
+    ]
     return stamps[0], stamps[-1]
 
 
 @pytest.mark.slow
 def test_joblib_launcher_runs_the_jobs_of_a_sweep_at_the_same_time(tmp_path):
     _needs("hydra_joblib_launcher")
-    _train_py(["-m", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", "attention=none,additive", *SWEEP_TINY,
-               "trainer.max_steps=40", "trainer.val_check_interval=20",
-               f"paths.cache_dir={tmp_path}/cache", f"hydra.sweep.dir={tmp_path}/multirun"], tmp_path)
+    _train_py(
+        [
+            "-m",
+            "hydra/launcher=joblib",
+            "hydra.launcher.n_jobs=2",
+            "attention=none,additive",
+            *SWEEP_TINY,
+            "trainer.max_steps=40",
+            "trainer.val_check_interval=20",
+            f"paths.cache_dir={tmp_path}/cache",
+            f"hydra.sweep.dir={tmp_path}/multirun",
+        ],
+        tmp_path,
+    )
     jobs = _jobs(tmp_path / "multirun")
     assert len(jobs) == 2 and all(json.loads((j / "results.json").read_text())["test"]["n"] == 40 for j in jobs)
     (start0, end0), (start1, end1) = (_log_span(j) for j in jobs)
@@ -101,11 +127,23 @@ def test_joblib_launcher_runs_the_jobs_of_a_sweep_at_the_same_time(tmp_path):
 @pytest.mark.slow
 def test_submitit_local_launcher_runs_two_jobs(tmp_path):
     _needs("hydra_submitit_launcher")
-    _train_py(["-m", "hydra/launcher=submitit_local", "hydra.launcher.timeout_min=20", "attention=none,additive",
-               *SWEEP_TINY, f"paths.cache_dir={tmp_path}/cache", f"hydra.sweep.dir={tmp_path}/multirun"], tmp_path)
+    _train_py(
+        [
+            "-m",
+            "hydra/launcher=submitit_local",
+            "hydra.launcher.timeout_min=20",
+            "attention=none,additive",
+            *SWEEP_TINY,
+            f"paths.cache_dir={tmp_path}/cache",
+            f"hydra.sweep.dir={tmp_path}/multirun",
+        ],
+        tmp_path,
+    )
     jobs = _jobs(tmp_path / "multirun")
-    assert [json.loads((j / "results.json").read_text())["config"]["attention"]["name"] for j in jobs] == \
-        ["none", "additive"]  # the typed config (enums included) survived submitit's pickling
+    assert [json.loads((j / "results.json").read_text())["config"]["attention"]["name"] for j in jobs] == [
+        "none",
+        "additive",
+    ]  # the typed config (enums included) survived submitit's pickling
     assert (tmp_path / "multirun" / ".submitit").is_dir()
 
 
@@ -114,9 +152,18 @@ def test_optuna_search_runs_two_trials_and_optimises_the_logged_val_bleu(tmp_pat
     _needs("hydra_optuna_sweeper")
     optuna = pytest.importorskip("optuna")
     storage = f"sqlite:///{tmp_path}/optuna.db"
-    _train_py(["hparams_search=optuna", "hydra.sweeper.n_trials=2", f"hydra.sweeper.storage={storage}",
-               "model.hidden_size=choice(16,24)", *[o for o in SWEEP_TINY if not o.startswith("model.hidden_size")],
-               f"paths.cache_dir={tmp_path}/cache", f"hydra.sweep.dir={tmp_path}/multirun"], tmp_path)
+    _train_py(
+        [
+            "hparams_search=optuna",
+            "hydra.sweeper.n_trials=2",
+            f"hydra.sweeper.storage={storage}",
+            "model.hidden_size=choice(16,24)",
+            *[o for o in SWEEP_TINY if not o.startswith("model.hidden_size")],
+            f"paths.cache_dir={tmp_path}/cache",
+            f"hydra.sweep.dir={tmp_path}/multirun",
+        ],
+        tmp_path,
+    )
     jobs = _jobs(tmp_path / "multirun")
     assert len(jobs) == 2
     objectives = []

@@ -9,12 +9,20 @@ from tests.conftest import TINY, run_script
 from tests.tracking.offline_runs import offline_runs
 
 
-
 def test_multirun_trains_each_arm_in_its_own_folder_and_evaluate_reads_one(tmp_path):
     tiny = [o for o in TINY if not o.startswith("logger=")]
-    done = run_script("train.py", ["-m", "attention=none,additive,multiplicative", *tiny,
-                                   f"paths.cache_dir={tmp_path}/cache", f"hydra.sweep.dir={tmp_path}/multirun"],
-                      tmp_path, timeout=600)
+    done = run_script(
+        "train.py",
+        [
+            "-m",
+            "attention=none,additive,multiplicative",
+            *tiny,
+            f"paths.cache_dir={tmp_path}/cache",
+            f"hydra.sweep.dir={tmp_path}/multirun",
+        ],
+        tmp_path,
+        timeout=600,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     jobs = sorted(p for p in (tmp_path / "multirun").iterdir() if p.is_dir() and not p.name.startswith("."))
     assert len(jobs) == 3
@@ -34,15 +42,24 @@ def test_multirun_trains_each_arm_in_its_own_folder_and_evaluate_reads_one(tmp_p
     assert all(r[0].summary["state"] == "finished" for r in runs.values())
 
     ckpt = arms["none"] / "checkpoints" / "last.ckpt"
-    evaluated = run_script("evaluate.py", [f"ckpt_path={ckpt}", f"hydra.run.dir={tmp_path}/eval",
-                                           f"paths.cache_dir={tmp_path}/cache", "trainer.enable_progress_bar=false"],
-                           tmp_path, timeout=600)
+    evaluated = run_script(
+        "evaluate.py",
+        [
+            f"ckpt_path={ckpt}",
+            f"hydra.run.dir={tmp_path}/eval",
+            f"paths.cache_dir={tmp_path}/cache",
+            "trainer.enable_progress_bar=false",
+        ],
+        tmp_path,
+        timeout=600,
+    )
     assert evaluated.returncode == 0, evaluated.stderr[-3000:]
     assert json.loads((tmp_path / "eval" / "results.json").read_text())["test"]["n"] == 40
     [evaluation] = offline_runs(tmp_path / "eval")
     assert evaluation.run()["job_type"] == "evaluate" and evaluation.run()["tags"][0] == "none"
     assert evaluation.summary["summary"]["test/bleu"] == pytest.approx(
-        json.loads((tmp_path / "eval" / "results.json").read_text())["test"]["bleu"])
+        json.loads((tmp_path / "eval" / "results.json").read_text())["test"]["bleu"]
+    )
 
 
 def test_bad_override_exits_nonzero_naming_the_key(tmp_path):

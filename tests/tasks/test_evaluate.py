@@ -6,9 +6,9 @@ import pytest
 from omegaconf import OmegaConf
 
 from attention_nmt.errors import ConfigError
-from attention_nmt.evaluating import evaluate
-from attention_nmt.results import read_hypotheses
-from attention_nmt.training import train
+from attention_nmt.evaluation.results import read_hypotheses
+from attention_nmt.tasks.evaluate import evaluate
+from attention_nmt.tasks.train import train
 from tests.conftest import compose_config
 
 
@@ -22,8 +22,12 @@ def trained_run(tiny_config, tmp_path):
 def test_evaluate_reproduces_training_results_from_the_checkpoint(trained_run, tmp_path, cache_dir, tiny_config):
     trained = json.loads((trained_run / "results.json").read_text())
     ckpt = trained["checkpoint"]
-    cfg = compose_config("evaluate", [f"ckpt_path={ckpt}", "logger=none", "trainer.enable_progress_bar=false"],
-                         tmp_path / "eval", cache_dir)
+    cfg = compose_config(
+        "evaluate",
+        [f"ckpt_path={ckpt}", "logger=none", "trainer.enable_progress_bar=false"],
+        tmp_path / "eval",
+        cache_dir,
+    )
     results = evaluate(OmegaConf.to_object(cfg))
     assert results["test"] == trained["test"]  # same model, same test set, same greedy decoding
     assert read_hypotheses(tmp_path / "eval" / "hypotheses.tsv") == read_hypotheses(trained_run / "hypotheses.tsv")
@@ -31,8 +35,17 @@ def test_evaluate_reproduces_training_results_from_the_checkpoint(trained_run, t
 
 
 def test_evaluate_with_a_beam_writes_its_own_results(trained_run, tmp_path, cache_dir):
-    cfg = compose_config("evaluate", [f"ckpt_path={trained_run}/checkpoints/last.ckpt", "decoding.beam_size=4",
-                                      "logger=none", "trainer.enable_progress_bar=false"], tmp_path / "beam", cache_dir)
+    cfg = compose_config(
+        "evaluate",
+        [
+            f"ckpt_path={trained_run}/checkpoints/last.ckpt",
+            "decoding.beam_size=4",
+            "logger=none",
+            "trainer.enable_progress_bar=false",
+        ],
+        tmp_path / "beam",
+        cache_dir,
+    )
     results = evaluate(OmegaConf.to_object(cfg))
     saved = json.loads((tmp_path / "beam" / "results.json").read_text())
     assert saved["decoding"]["beam_size"] == 4 and saved["test"] == results["test"]

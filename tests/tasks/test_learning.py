@@ -9,12 +9,25 @@ import json
 
 from omegaconf import OmegaConf
 
-from attention_nmt.training import train
+from attention_nmt.tasks.train import train
 
-TASK = ["data.vocab_size=20", "data.min_len=3", "data.max_len=10", "data.num_train=2000", "data.num_test=100",
-        "data.num_validation=50", "data.batch_size=32", "data.tokenizer.kind=word",
-        "model.embedding_size=32", "model.hidden_size=64", "model.output_size=64", "model.dropout=0.0",
-        "optim.lr=0.005", "trainer.val_check_interval=100", "encoder=bigru"]
+TASK = [
+    "data.vocab_size=20",
+    "data.min_len=3",
+    "data.max_len=10",
+    "data.num_train=2000",
+    "data.num_test=100",
+    "data.num_validation=50",
+    "data.batch_size=32",
+    "data.tokenizer.kind=word",
+    "model.embedding_size=32",
+    "model.hidden_size=64",
+    "model.output_size=64",
+    "model.dropout=0.0",
+    "optim.lr=0.005",
+    "trainer.val_check_interval=100",
+    "encoder=bigru",
+]
 
 
 def _test_bleu(tiny_config, tmp_path, name, *overrides):

@@ -6,13 +6,17 @@ import pytest
 from omegaconf import OmegaConf
 
 from attention_nmt.evaluation.bleu import BucketedBLEU
-from attention_nmt.results import read_hypotheses
-from attention_nmt.training import clear_step_limit_if_only_epochs_given, train
+from attention_nmt.evaluation.results import read_hypotheses
+from attention_nmt.tasks.train import clear_step_limit_if_only_epochs_given, train
 from tests.conftest import TINY, compose_config
 
 ENCODERS = ["gru", "bigru", "lstm", "bilstm"]
-ATTENTIONS = [["attention=none"], ["attention=additive"], ["attention=multiplicative"],
-              ["attention=multiplicative", "attention.input_feeding=false", "attention.score=general"]]
+ATTENTIONS = [
+    ["attention=none"],
+    ["attention=additive"],
+    ["attention=multiplicative"],
+    ["attention=multiplicative", "attention.input_feeding=false", "attention.score=general"],
+]
 
 
 @pytest.mark.parametrize("encoder", ENCODERS)
@@ -63,8 +67,19 @@ def test_local_tsv_corpus_trains_and_is_tested_on_its_carved_split(tmp_path, cac
     lines = [f"uno dos {i} tres\tone two {i} three" for i in range(200)]
     pairs.write_text("\n".join(lines) + "\n", encoding="utf-8")
     model_and_trainer = [o for o in TINY if not o.startswith("data")]
-    cfg = compose_config("train", [*model_and_trainer, "data=local", f"data.path={pairs}", "data.batch_size=16",
-                                   "data.test_ratio=0.1", "data.validation_ratio=0.1"], tmp_path / "run", cache_dir)
+    cfg = compose_config(
+        "train",
+        [
+            *model_and_trainer,
+            "data=local",
+            f"data.path={pairs}",
+            "data.batch_size=16",
+            "data.test_ratio=0.1",
+            "data.validation_ratio=0.1",
+        ],
+        tmp_path / "run",
+        cache_dir,
+    )
     train(OmegaConf.to_object(cfg))
     rows = read_hypotheses(tmp_path / "run" / "hypotheses.tsv")
     assert len(rows) == 20

@@ -39,8 +39,11 @@ def offline_runs(run_dir: Path) -> list[OfflineRun]:
     """Every offline W&B run under a run folder's wandb/ directory."""
     runs = []
     for folder in sorted((run_dir / "wandb").glob("offline-run-*")):
-        records = [json.loads(line) for line in wandb_cli("leet", "inspect", "--json", str(folder)).splitlines()
-                   if line.strip()]
+        records = [
+            json.loads(line)
+            for line in wandb_cli("leet", "inspect", "--json", str(folder)).splitlines()
+            if line.strip()
+        ]
         summary = json.loads(wandb_cli("leet", "inspect", "--summary", "--json", str(folder)))
         runs.append(OfflineRun(folder, records, summary))
     return runs

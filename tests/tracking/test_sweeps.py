@@ -15,7 +15,7 @@ import pytest
 from omegaconf import OmegaConf
 
 from attention_nmt.errors import ConfigError
-from attention_nmt.sweeps import fixed_arguments, hydra_value, load_sweep, main, multirun_command
+from attention_nmt.tracking.sweeps import fixed_arguments, hydra_value, load_sweep, main, multirun_command
 from tests.conftest import TINY, compose_config
 from tests.tracking.offline_runs import offline_runs
 
@@ -68,8 +68,14 @@ def test_every_combination_composes_into_a_valid_config(path, tmp_path, cache_di
 def test_grid_sweep_prints_the_equivalent_multirun(capsys):
     assert main([str(ROOT / "sweeps" / "bottleneck.yaml")]) == 0
     assert capsys.readouterr().out.split() == [
-        "python", "train.py", "-m", "attention=none,additive,multiplicative", "encoder=gru,bigru", "seed=1,2,3",
-        "experiment=bottleneck"]
+        "python",
+        "train.py",
+        "-m",
+        "attention=none,additive,multiplicative",
+        "encoder=gru,bigru",
+        "seed=1,2,3",
+        "experiment=bottleneck",
+    ]
 
 
 def test_bayes_sweep_is_refused_locally_with_the_alternative():
@@ -87,8 +93,15 @@ def test_unreadable_sweep_file_gets_a_clear_error(tmp_path):
 
 
 def test_hydra_values_are_quoted_where_the_grammar_needs_it():
-    assert [hydra_value(v) for v in (3, 0.5, True, None, [10, 20], "a b", "x,y")] == \
-        ["3", "0.5", "true", "null", "[10,20]", "'a b'", "'x,y'"]
+    assert [hydra_value(v) for v in (3, 0.5, True, None, [10, 20], "a b", "x,y")] == [
+        "3",
+        "0.5",
+        "true",
+        "null",
+        "[10,20]",
+        "'a b'",
+        "'x,y'",
+    ]
 
 
 def test_grid_sweep_runs_locally_each_job_a_wandb_run_in_the_sweep_group(tmp_path):
@@ -96,12 +109,27 @@ def test_grid_sweep_runs_locally_each_job_a_wandb_run_in_the_sweep_group(tmp_pat
     sweep_file.write_text(
         "name: tiny\nprogram: train.py\nmethod: grid\nmetric: {name: val/bleu, goal: maximize}\n"
         "parameters:\n  attention: {values: [none, additive]}\n"
-        "command:\n  - ${env}\n  - ${interpreter}\n  - ${program}\n  - ${args_no_hyphens}\n  - experiment_name=tiny_grid\n")
+        "command:\n  - ${env}\n  - ${interpreter}\n  - ${program}\n  - ${args_no_hyphens}\n"
+        "  - experiment_name=tiny_grid\n"
+    )
     tiny = [o for o in TINY if not o.startswith("logger=")] + ["test=false"]
-    done = subprocess.run([sys.executable, "-m", "attention_nmt.sweeps", str(sweep_file), "--run", *tiny,
-                           f"paths.cache_dir={tmp_path}/cache", f"hydra.sweep.dir={tmp_path}/multirun"],
-                          cwd=ROOT, capture_output=True, text=True, timeout=600,
-                          env={**os.environ, "WANDB_MODE": "offline"})
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "attention_nmt.tracking.sweeps",
+            str(sweep_file),
+            "--run",
+            *tiny,
+            f"paths.cache_dir={tmp_path}/cache",
+            f"hydra.sweep.dir={tmp_path}/multirun",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "WANDB_MODE": "offline"},
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     jobs = sorted(p for p in (tmp_path / "multirun").iterdir() if p.is_dir() and not p.name.startswith("."))
     runs = [offline_runs(job) for job in jobs]

@@ -1,7 +1,7 @@
 """W&B conventions that need no run: mode, config flattening, group, run name, heatmap choice, bucket rows."""
 
-from attention_nmt.attention_record import pick_by_length
-from attention_nmt.tracking import bucket_rows, default_group, flatten_config, run_name, wandb_mode
+from attention_nmt.evaluation.attention_record import pick_by_length
+from attention_nmt.tracking.wandb_logger import bucket_rows, default_group, flatten_config, run_name, wandb_mode
 
 
 def test_wandb_mode_respects_the_users_choice_and_defaults_to_offline(tmp_path):
@@ -22,11 +22,23 @@ def test_wandb_mode_goes_online_when_logged_in(tmp_path):
 
 
 def test_flatten_config_gives_dotted_keys_and_drops_private_ones():
-    flat = flatten_config({"seed": 1, "_schema_": "x", "attention": {"name": "additive", "_schema_": "y"},
-                           "data": {"name": "bible", "max_train_len": None, "tokenizer": {"vocab_size": 4000}},
-                           "evaluation": {"bucket_edges": (10, 20)}})
-    assert flat == {"seed": 1, "attention.name": "additive", "data.name": "bible", "data.max_train_len": None,
-                    "data.tokenizer.vocab_size": 4000, "evaluation.bucket_edges": [10, 20]}
+    flat = flatten_config(
+        {
+            "seed": 1,
+            "_schema_": "x",
+            "attention": {"name": "additive", "_schema_": "y"},
+            "data": {"name": "bible", "max_train_len": None, "tokenizer": {"vocab_size": 4000}},
+            "evaluation": {"bucket_edges": (10, 20)},
+        }
+    )
+    assert flat == {
+        "seed": 1,
+        "attention.name": "additive",
+        "data.name": "bible",
+        "data.max_train_len": None,
+        "data.tokenizer.vocab_size": 4000,
+        "evaluation.bucket_edges": [10, 20],
+    }
 
 
 def test_group_is_the_experiment_name_and_none_for_a_single_run():
@@ -36,8 +48,10 @@ def test_group_is_the_experiment_name_and_none_for_a_single_run():
 
 
 def test_run_name_reads_arm_encoder_data_seed():
-    assert run_name({"attention.name": "none", "encoder.name": "gru", "data.name": "bible", "seed": 3}) == \
-        "none-gru-bible-s3"
+    assert (
+        run_name({"attention.name": "none", "encoder.name": "gru", "data.name": "bible", "seed": 3})
+        == "none-gru-bible-s3"
+    )
     assert run_name({}) is None
 
 
@@ -49,7 +63,11 @@ def test_heatmap_sentences_spread_over_lengths_and_skip_long_ones():
 
 
 def test_bucket_rows_skip_empty_buckets_and_place_the_open_bucket_one_width_on():
-    result = {"buckets": [{"label": "1-10", "lower": 1, "upper": 10, "n": 4, "bleu": 20.0},
-                          {"label": "11-20", "lower": 11, "upper": 20, "n": 0, "bleu": 0.0},
-                          {"label": "21+", "lower": 21, "upper": None, "n": 2, "bleu": 5.0}]}
+    result = {
+        "buckets": [
+            {"label": "1-10", "lower": 1, "upper": 10, "n": 4, "bleu": 20.0},
+            {"label": "11-20", "lower": 11, "upper": 20, "n": 0, "bleu": 0.0},
+            {"label": "21+", "lower": 21, "upper": None, "n": 2, "bleu": 5.0},
+        ]
+    }
     assert bucket_rows(result) == [["1-10", 1, 10, 5.5, 4, 20.0], ["21+", 21, None, 25.5, 2, 5.0]]

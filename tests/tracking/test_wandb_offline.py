@@ -11,8 +11,8 @@ import pytest
 from omegaconf import OmegaConf
 from PIL import Image
 
-from attention_nmt.tracking import BUCKET_COLUMNS
-from attention_nmt.training import train
+from attention_nmt.tasks.train import train
+from attention_nmt.tracking.wandb_logger import BUCKET_COLUMNS
 from tests.conftest import TINY
 from tests.tracking.offline_runs import offline_runs
 
@@ -26,8 +26,12 @@ def finished(tmp_path_factory, cache_dir):
 
     run_dir = tmp_path_factory.mktemp("wandb_run")
     with wandb_offline_in_process():
-        cfg = compose_config("train", [*WITH_WANDB, "experiment_name=tiny_ablation", "tags=[smoke]",
-                                       "logger.wandb.log_model=true"], run_dir, cache_dir)
+        cfg = compose_config(
+            "train",
+            [*WITH_WANDB, "experiment_name=tiny_ablation", "tags=[smoke]", "logger.wandb.log_model=true"],
+            run_dir,
+            cache_dir,
+        )
         train(OmegaConf.to_object(cfg))
     results = json.loads((run_dir / "results.json").read_text())
     [run] = offline_runs(run_dir)
@@ -78,8 +82,11 @@ def test_test_bleu_table_and_summary_equal_results_json(finished):
     assert [row[0] for row in table["data"]] == [b["label"] for b in expected]
     assert [row[4] for row in table["data"]] == [b["n"] for b in expected]
     assert [row[5] for row in table["data"]] == pytest.approx([b["bleu"] for b in expected])
-    charts = [c["update"]["_wandb.visualize.test/bleu_by_length_chart"] for c in run.of_type("config")
-              if "_wandb.visualize.test/bleu_by_length_chart" in c["update"]]
+    charts = [
+        c["update"]["_wandb.visualize.test/bleu_by_length_chart"]
+        for c in run.of_type("config")
+        if "_wandb.visualize.test/bleu_by_length_chart" in c["update"]
+    ]
     assert charts and charts[0]["panel_config"]["fieldSettings"] == {"x": "length", "y": "bleu", "stroke": None}
 
 

@@ -13,7 +13,8 @@ as Lightning expects of a resumable loader.
 
 from __future__ import annotations
 
-from typing import Iterator, NamedTuple, Optional, Sequence
+from collections.abc import Iterator, Sequence
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -44,16 +45,25 @@ def collate(examples: Sequence[tuple[int, list[int], list[int]]], pad_id: int, b
         src_t[row, : len(s)] = torch.tensor(s)
         trg_out[row, : len(t)] = torch.tensor(t)
         trg_in[row, 0] = bos_id
-        trg_in[row, 1: len(t)] = torch.tensor(t[:-1])
+        trg_in[row, 1 : len(t)] = torch.tensor(t[:-1])
     return Batch(src_t, src_lengths, trg_in, trg_out, torch.tensor(index))
 
 
 class LengthBucketSampler(Sampler[list[int]]):
     """Yields lists of dataset indices; see the module docstring."""
 
-    def __init__(self, src_lengths: Sequence[int], trg_lengths: Sequence[int], batch_size: int,
-                 batch_tokens: Optional[int] = None, shuffle: bool = True, seed: int = 0, pool: int = 50,
-                 num_replicas: int = 1, rank: int = 0) -> None:
+    def __init__(
+        self,
+        src_lengths: Sequence[int],
+        trg_lengths: Sequence[int],
+        batch_size: int,
+        batch_tokens: int | None = None,
+        shuffle: bool = True,
+        seed: int = 0,
+        pool: int = 50,
+        num_replicas: int = 1,
+        rank: int = 0,
+    ) -> None:
         self.src_lengths = np.asarray(src_lengths)
         self.trg_lengths = np.asarray(trg_lengths)
         self.batch_size, self.batch_tokens = batch_size, batch_tokens
@@ -66,7 +76,7 @@ class LengthBucketSampler(Sampler[list[int]]):
         self.epoch = epoch
 
     @property
-    def sampler(self) -> "LengthBucketSampler":
+    def sampler(self) -> LengthBucketSampler:
         """Itself: Lightning sets each epoch through `loader.batch_sampler.sampler.set_epoch`, as for torch's
         BatchSampler; without this every epoch would repeat epoch 0's order."""
         return self
@@ -74,14 +84,16 @@ class LengthBucketSampler(Sampler[list[int]]):
     def resume_at(self, epoch: int, done: int) -> None:
         """Make the next pass continue epoch `epoch` after the first `done` batches of this rank."""
         if done < 0 or done > len(self):
-            raise ValueError(f"cannot resume after {done} batches of an epoch of {len(self)} batches; the checkpoint "
-                             "was written with other data or batching settings (data.*) than this run.")
+            raise ValueError(
+                f"cannot resume after {done} batches of an epoch of {len(self)} batches; the checkpoint "
+                "was written with other data or batching settings (data.*) than this run."
+            )
         self.epoch, self._skip = epoch, done
 
     def _cut(self, order: np.ndarray) -> list[list[int]]:
         """Cut indices (already in length order) into batches of batch_size sentences or ~batch_tokens tokens."""
         if self.batch_tokens is None:
-            return [order[i: i + self.batch_size].tolist() for i in range(0, len(order), self.batch_size)]
+            return [order[i : i + self.batch_size].tolist() for i in range(0, len(order), self.batch_size)]
         batches, current, longest = [], [], 0
         for i in order.tolist():
             size = int(self.src_lengths[i] + self.trg_lengths[i])
@@ -106,7 +118,7 @@ class LengthBucketSampler(Sampler[list[int]]):
         pool_size = self.pool * (self.batch_size if self.batch_tokens is None else max(1, self.batch_tokens // 40))
         batches = []
         for start in range(0, n, pool_size):
-            chunk = order[start: start + pool_size]
+            chunk = order[start : start + pool_size]
             chunk = chunk[np.lexsort((self.trg_lengths[chunk], self.src_lengths[chunk]))]
             batches.extend(self._cut(chunk))
         return [batches[i] for i in rng.permutation(len(batches))]
@@ -116,7 +128,7 @@ class LengthBucketSampler(Sampler[list[int]]):
         if self.shuffle:  # equal batch counts per rank for DDP
             batches = batches[: len(batches) // self.num_replicas * self.num_replicas]
         skip, self._skip = self._skip, 0
-        yield from batches[self.rank:: self.num_replicas][skip:]
+        yield from batches[self.rank :: self.num_replicas][skip:]
 
     def __len__(self) -> int:
         total = len(self.batches())

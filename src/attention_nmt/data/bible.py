@@ -16,7 +16,6 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Optional
 
 import datasets
 
@@ -36,13 +35,15 @@ class BibleDataConfig(DataConfig):
     name: str = "bible_es_en"
     src_lang: str = "es"
     trg_lang: str = "en"
-    path: Optional[str] = None  # default: the file shipped inside the package
+    path: str | None = None  # default: the file shipped inside the package
 
     def __post_init__(self) -> None:
         super().__post_init__()
         if {self.src_lang, self.trg_lang} != set(LANGS):
-            raise ConfigError(f"data.src_lang={self.src_lang!r}, data.trg_lang={self.trg_lang!r}: the Bible corpus "
-                              f"has only {LANGS}; use src_lang=es trg_lang=en or the reverse.")
+            raise ConfigError(
+                f"data.src_lang={self.src_lang!r}, data.trg_lang={self.trg_lang!r}: the Bible corpus "
+                f"has only {LANGS}; use src_lang=es trg_lang=en or the reverse."
+            )
 
     def load(self, cache_dir: Path) -> datasets.DatasetDict:
         """Read the corpus file into train/validation/test splits.
@@ -82,8 +83,10 @@ def read_pairs(file: Path) -> dict[str, dict[str, list]]:
         DataFormatError: Naming the file and (where there is one) the 1-based line number at fault.
     """
     if not file.is_file():
-        raise DataFormatError(f"{file}: Bible corpus file not found; set data.path to an existing .tsv.gz or "
-                              "leave it null for the shipped file.")
+        raise DataFormatError(
+            f"{file}: Bible corpus file not found; set data.path to an existing .tsv.gz or "
+            "leave it null for the shipped file."
+        )
     columns: dict[str, dict[str, list]] = {split: {"ref": [], "translation": []} for split in SPLITS}
     seen: set[str] = set()
     try:
@@ -98,8 +101,10 @@ def read_pairs(file: Path) -> dict[str, dict[str, list]]:
                 columns[split]["ref"].append(ref)
                 columns[split]["translation"].append({"es": es, "en": en})
     except (OSError, EOFError, UnicodeDecodeError) as err:
-        raise DataFormatError(f"{file}: cannot read as gzip'd UTF-8 TSV ({err}); regenerate it with "
-                              "`python -m attention_nmt.data.build_bible`.") from err
+        raise DataFormatError(
+            f"{file}: cannot read as gzip'd UTF-8 TSV ({err}); regenerate it with "
+            "`python -m attention_nmt.data.build_bible`."
+        ) from err
     empty = [split for split in SPLITS if not columns[split]["ref"]]
     if empty:
         raise DataFormatError(f"{file}: split(s) {empty} have no lines; every one of {SPLITS} needs at least one.")
@@ -109,8 +114,9 @@ def read_pairs(file: Path) -> dict[str, dict[str, list]]:
 def _check_line(file: Path, number: int, fields: list[str], seen: set[str]) -> None:
     """Raise DataFormatError if one data line is malformed; record its ref in `seen`."""
     if len(fields) != len(HEADER):
-        raise DataFormatError(f"{file}, line {number}: {len(fields)} tab-separated fields, expected {len(HEADER)} "
-                              f"({', '.join(HEADER)}).")
+        raise DataFormatError(
+            f"{file}, line {number}: {len(fields)} tab-separated fields, expected {len(HEADER)} ({', '.join(HEADER)})."
+        )
     ref, split = fields[0], fields[1]
     if split not in SPLITS:
         raise DataFormatError(f"{file}, line {number}: split {split!r} is not one of {SPLITS}.")

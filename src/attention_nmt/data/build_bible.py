@@ -17,8 +17,9 @@ Pairing rules, in order (each one's count is printed and recorded in resources/R
   2. realignment: the RV1909 module declares KJV versification but keeps the Spanish (Hebrew-style)
      numbering in places (Num 12:16 -> 13:1, Job 38:39-41 -> 39:1-3, Jonah 1:17 -> 2:1, Hos 11:12,
      2 Cor 13:13-14, ...). Each book is re-aligned with a banded Gale-Church dynamic program on
-     character lengths plus shared name/cognate prefixes (`AlignModel`); a 1-1 link between different references is `realigned` (kept, under the
-     English reference), and verses the program links 1-0, 0-1, 2-1 or 1-2 are `unaligned` (dropped).
+     character lengths plus shared name/cognate prefixes (`AlignModel`); a 1-1 link between different
+     references is `realigned` (kept, under the English reference), and verses the program links 1-0, 0-1,
+     2-1 or 1-2 are `unaligned` (dropped).
   3. `length_outlier`: a 1-1 pair whose log word-count ratio lies more than `OUTLIER_Z` robust
      standard deviations (median/MAD) from the median is dropped.
 Psalm titles are `fixed`: RV1909 has them inside verse 1, the WEB in a canonical <title>, which
@@ -39,7 +40,6 @@ import unicodedata
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
 
 from attention_nmt.data.overlap import find_leaks, unique_indices
 
@@ -59,8 +59,13 @@ BUCKETS = ((1, 10), (11, 20), (21, 30), (31, 40), (41, 50), (51, None))  # sourc
 OUTLIER_Z = 4.0
 BAND = 25  # the Gale-Church program only links verse i to verse j with |i - j| <= BAND
 # Gale-Church link priors (-log prob), tuned for verse-numbered text where 1-1 dominates.
-LINK_COSTS = {(1, 1): -math.log(0.98), (1, 0): -math.log(0.001), (0, 1): -math.log(0.001),
-              (2, 1): -math.log(0.009), (1, 2): -math.log(0.009)}
+LINK_COSTS = {
+    (1, 1): -math.log(0.98),
+    (1, 0): -math.log(0.001),
+    (0, 1): -math.log(0.001),
+    (2, 1): -math.log(0.009),
+    (1, 2): -math.log(0.009),
+}
 
 _PSALM_TITLE = re.compile(r'<title[^>]*canonical="true"[^>]*type="psalm"[^>]*>(.*?)</title>', re.S)
 _TAG = re.compile(r"<[^>]+>")
@@ -140,8 +145,9 @@ def clean_text(raw: str, cleaner, keep_psalm_title: bool) -> str:
     return _SPACE_BEFORE_PUNCT.sub(r"\1", " ".join(text.split()))
 
 
-def read_module(sword_path: str, module: str, refs: list[tuple[str, int, int]], counts: Counter,
-                keep_psalm_title: bool) -> list[Verse]:
+def read_module(
+    sword_path: str, module: str, refs: list[tuple[str, int, int]], counts: Counter, keep_psalm_title: bool
+) -> list[Verse]:
     """Read the given KJV references from a SWORD module.
 
     Args:
@@ -160,8 +166,10 @@ def read_module(sword_path: str, module: str, refs: list[tuple[str, int, int]], 
     modules = SwordModules(sword_path)
     found = modules.parse_modules()
     if module not in found:
-        raise SystemExit(f"SWORD module {module!r} not found under {sword_path} (found {sorted(found)}); "
-                         "install sword-text-sparv and sword-text-web or pass --sword-path.")
+        raise SystemExit(
+            f"SWORD module {module!r} not found under {sword_path} (found {sorted(found)}); "
+            "install sword-text-sparv and sword-text-web or pass --sword-path."
+        )
     bible = modules.get_bible_from_module(module)
     # Speed-up: zText modules decompress a whole book per verse lookup; cache the last few blocks.
     bible._decompressed_text = functools.lru_cache(maxsize=8)(bible._decompressed_text)
@@ -181,8 +189,13 @@ def kjv_refs() -> list[tuple[str, int, int]]:
     """All KJV references (OT then NT) as `(osis_book, chapter, verse)`."""
     from pysword.canons import canons
 
-    return [(osis, c, v) for testament in ("ot", "nt") for _, osis, _, chapters in canons["kjv"][testament]
-            for c, n in enumerate(chapters, 1) for v in range(1, n + 1)]
+    return [
+        (osis, c, v)
+        for testament in ("ot", "nt")
+        for _, osis, _, chapters in canons["kjv"][testament]
+        for c, n in enumerate(chapters, 1)
+        for v in range(1, n + 1)
+    ]
 
 
 def align_book(es: list[Verse], en: list[Verse], model: AlignModel) -> list[tuple[list[int], list[int]]]:
@@ -210,7 +223,7 @@ def align_book(es: list[Verse], en: list[Verse], model: AlignModel) -> list[tupl
                     continue
                 c = prev + prior
                 if di and dj:
-                    c += model.cost(es[i - di:i], en[j - dj:j], es_keys[i - di:i], en_keys[j - dj:j])
+                    c += model.cost(es[i - di : i], en[j - dj : j], es_keys[i - di : i], en_keys[j - dj : j])
                 if c < best:
                     best, step = c, (di, dj)
             if step is not None:
@@ -245,8 +258,11 @@ def pair_verses(es: list[Verse], en: list[Verse], counts: Counter) -> list[tuple
     ratio = sum(len(e) for _, e in same) / sum(len(s) for s, _ in same)
     var = statistics.fmean((len(e) - len(s) * ratio) ** 2 / len(s) for s, e in same)
     neighbours = [(s.text, e.text) for s, e in zip(es, en[1:]) if s.text and e.text]
-    model = AlignModel(ratio, var, *(statistics.fmean(len(cognate_keys(s) & cognate_keys(e)) for s, e in pairs)
-                                     for pairs in (same, neighbours)))
+    model = AlignModel(
+        ratio,
+        var,
+        *(statistics.fmean(len(cognate_keys(s) & cognate_keys(e)) for s, e in pairs) for pairs in (same, neighbours)),
+    )
     LOGGER.info("alignment model: %s", model)
     links = []
     for book_es, book_en in by_book.values():
@@ -263,8 +279,9 @@ def pair_verses(es: list[Verse], en: list[Verse], counts: Counter) -> list[tuple
     mad = statistics.median(abs(r - median) for r in log_ratios) * 1.4826
     kept = [link for link, r in zip(links, log_ratios) if abs(r - median) <= OUTLIER_Z * mad]
     counts["length_outlier"] = len(links) - len(kept)
-    LOGGER.info("length-ratio test: median log(en/es words) %.3f, robust sd %.3f, |z| > %.1f dropped",
-                median, mad, OUTLIER_Z)
+    LOGGER.info(
+        "length-ratio test: median log(en/es words) %.3f, robust sd %.3f, |z| > %.1f dropped", median, mad, OUTLIER_Z
+    )
     return kept
 
 
@@ -304,8 +321,10 @@ def split_pairs(pairs: list[tuple[str, str, str]], counts: Counter) -> dict[str,
         moved = [ref for ref in refs if split[ref] == target and ref in train_only]
         pool = [ref for ref in refs if split[ref] == "train" and ref not in train_only]
         if len(pool) < len(moved):
-            raise SystemExit(f"{target} ({name}): {len(moved)} drawn pairs share a source with another pair but only "
-                             f"{len(pool)} train pairs with a source of their own are left to replace them")
+            raise SystemExit(
+                f"{target} ({name}): {len(moved)} drawn pairs share a source with another pair but only "
+                f"{len(pool)} train pairs with a source of their own are left to replace them"
+            )
         for ref in moved:
             split[ref] = "train"
         for ref in rng.sample(pool, len(moved)):
@@ -326,14 +345,25 @@ def report(pairs: list[tuple[str, str, str]], split: dict[str, str], counts: Cou
     """Format the statistics printed by the build and copied into resources/README.md."""
     es_len = sorted(len(es.split()) for _, es, _ in pairs)
     en_len = sorted(len(en.split()) for _, _, en in pairs)
-    out = ["## Counts"] + [f"- {k}: {v}" for k, v in counts.items()] + [f"- pairs written: {len(pairs)}", "", "## Lengths (words)"]
+    out = (
+        ["## Counts"]
+        + [f"- {k}: {v}" for k, v in counts.items()]
+        + [f"- pairs written: {len(pairs)}", "", "## Lengths (words)"]
+    )
     for side, lens in (("es (source)", es_len), ("en", en_len)):
-        out.append(f"- {side}: mean {statistics.fmean(lens):.1f}, median {statistics.median(lens):g}, "
-                   f"max {lens[-1]}, >30: {sum(n > 30 for n in lens)}, >50: {sum(n > 50 for n in lens)}")
+        out.append(
+            f"- {side}: mean {statistics.fmean(lens):.1f}, median {statistics.median(lens):g}, "
+            f"max {lens[-1]}, >30: {sum(n > 30 for n in lens)}, >50: {sum(n > 50 for n in lens)}"
+        )
     table = Counter((split[ref], bucket_name(len(es.split()))) for ref, es, _ in pairs)
     names = [bucket_name(low) for low, _ in BUCKETS]
-    out += ["", "## Split x source-length bucket", "", "| split | " + " | ".join(names) + " | total |",
-            "|---" * (len(names) + 2) + "|"]
+    out += [
+        "",
+        "## Split x source-length bucket",
+        "",
+        "| split | " + " | ".join(names) + " | total |",
+        "|---" * (len(names) + 2) + "|",
+    ]
     for s in ("train", "validation", "test"):
         row = [table[(s, b)] for b in names]
         out.append(f"| {s} | " + " | ".join(map(str, row)) + f" | {sum(row)} |")
@@ -342,7 +372,7 @@ def report(pairs: list[tuple[str, str, str]], split: dict[str, str], counts: Cou
     return "\n".join(out)
 
 
-def main(argv: Optional[list[str]] = None) -> None:
+def main(argv: list[str] | None = None) -> None:
     """Command-line entry point: build the corpus and print its statistics."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sword-path", default=DEFAULT_SWORD_PATH, help="SWORD library root (mods.d/, modules/)")
@@ -357,7 +387,9 @@ def main(argv: Optional[list[str]] = None) -> None:
     en = read_module(args.sword_path, EN_MODULE, refs, counts, keep_psalm_title=True)
     pairs = pair_verses(es, en, counts)
     split = split_pairs(pairs, counts)
-    leaks = find_leaks({name: [es for ref, es, _ in pairs if split[ref] == name] for name in ("train", "validation", "test")})
+    leaks = find_leaks(
+        {name: [es for ref, es, _ in pairs if split[ref] == name] for name in ("train", "validation", "test")}
+    )
     if any(leak.indices for leak in leaks):
         raise SystemExit(f"split_pairs left leaking validation/test pairs: {leaks}")
     write_tsv(args.out, pairs, split)

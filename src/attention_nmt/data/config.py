@@ -12,7 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
-from typing import Optional
 
 from omegaconf import MISSING
 
@@ -49,12 +48,12 @@ class DataConfig:
     src_lang: str = MISSING
     trg_lang: str = MISSING
     # Training-time source-length filter in words (Bahdanau 2014's -30/-50); test is never filtered.
-    max_train_len: Optional[int] = None
+    max_train_len: int | None = None
     batch_size: int = 64  # sentences per training batch
-    batch_tokens: Optional[int] = None  # if set, batches hold about this many source+target tokens instead
+    batch_tokens: int | None = None  # if set, batches hold about this many source+target tokens instead
     eval_batch_size: int = 200  # sentences per validation/test batch
     bucket_pool: int = 50  # batches whose sentences are sorted together by length before shuffling
-    max_valid_sentences: Optional[int] = None  # cap on validation pairs decoded for val BLEU
+    max_valid_sentences: int | None = None  # cap on validation pairs decoded for val BLEU
     num_workers: int = 0
     tokenizer: TokenizerConfig = field(default_factory=TokenizerConfig)
     # Validation/test pairs given by the user (files, hub splits) whose normalised source occurs in train or
@@ -66,8 +65,9 @@ class DataConfig:
         try:
             self.overlap = OverlapPolicy(self.overlap)  # also when built in Python with a string
         except ValueError:
-            raise ConfigError(f"data.overlap={self.overlap!r}: must be one of "
-                              f"{', '.join(p.value for p in OverlapPolicy)}.") from None
+            raise ConfigError(
+                f"data.overlap={self.overlap!r}: must be one of {', '.join(p.value for p in OverlapPolicy)}."
+            ) from None
         if self.max_train_len is not None and self.max_train_len < 1:
             raise ConfigError(f"data.max_train_len={self.max_train_len}: must be a positive number of words or null.")
         for key in ("batch_size", "eval_batch_size", "bucket_pool"):

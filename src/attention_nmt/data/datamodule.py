@@ -13,7 +13,6 @@ import logging
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Optional
 
 import lightning as L
 from tokenizers import Tokenizer
@@ -38,7 +37,7 @@ class EncodedSplit(Dataset):
     src_words: list[int]
     src_ids: list[list[int]]
     trg_ids: list[list[int]]
-    alignments: Optional[list[str]] = None
+    alignments: list[str] | None = None
 
     def __len__(self) -> int:
         return len(self.sources)
@@ -55,23 +54,26 @@ def source_words(text: str) -> int:
 class TranslationDataModule(L.LightningDataModule):
     """Train/validation/test dataloaders over one corpus with length-bucketed batches."""
 
-    def __init__(self, cfg: DataConfig, cache_dir: Path, seed: int,
-                 tokenizers: Optional[tuple[Tokenizer, Tokenizer]] = None) -> None:
+    def __init__(
+        self, cfg: DataConfig, cache_dir: Path, seed: int, tokenizers: tuple[Tokenizer, Tokenizer] | None = None
+    ) -> None:
         super().__init__()
         self.cfg, self.cache_dir, self.seed = cfg, Path(cache_dir), seed
         self.src_tokenizer, self.trg_tokenizer = tokenizers if tokenizers is not None else (None, None)
         self.splits: dict[str, EncodedSplit] = {}
         self.num_filtered = 0
 
-    def setup(self, stage: Optional[str] = None) -> None:
+    def setup(self, stage: str | None = None) -> None:
         if self.splits:
             return
         corpus = self.cfg.load(self.cache_dir)
         texts, gold = {}, {}
         for split in ("train", "validation", "test"):
             if split not in corpus:
-                raise DataFormatError(f"data={self.cfg.name}: the corpus has no '{split}' split "
-                                      f"(it has {sorted(corpus)}); every corpus needs train, validation and test.")
+                raise DataFormatError(
+                    f"data={self.cfg.name}: the corpus has no '{split}' split "
+                    f"(it has {sorted(corpus)}); every corpus needs train, validation and test."
+                )
             pairs = corpus[split]["translation"]
             texts[split] = ([p[self.cfg.src_lang] for p in pairs], [p[self.cfg.trg_lang] for p in pairs])
             gold[split] = corpus[split]["alignment"] if "alignment" in corpus[split].column_names else None
@@ -83,16 +85,25 @@ class TranslationDataModule(L.LightningDataModule):
             self.num_filtered = len(texts["train"][0]) - len(keep)
             texts["train"] = tuple([side[i] for i in keep] for side in texts["train"])
             gold["train"] = None if gold["train"] is None else [gold["train"][i] for i in keep]
-            log.info("data.max_train_len=%d kept %d training pairs, dropped %d longer ones",
-                     self.cfg.max_train_len, len(keep), self.num_filtered)
+            log.info(
+                "data.max_train_len=%d kept %d training pairs, dropped %d longer ones",
+                self.cfg.max_train_len,
+                len(keep),
+                self.num_filtered,
+            )
         if self.cfg.max_valid_sentences is not None:
             texts["validation"] = tuple(side[: self.cfg.max_valid_sentences] for side in texts["validation"])
             if gold["validation"] is not None:
                 gold["validation"] = gold["validation"][: self.cfg.max_valid_sentences]
         for split, (src, trg) in texts.items():
-            self.splits[split] = EncodedSplit(src, trg, [source_words(s) for s in src],
-                                              encode(self.src_tokenizer, src), encode(self.trg_tokenizer, trg),
-                                              gold[split])
+            self.splits[split] = EncodedSplit(
+                src,
+                trg,
+                [source_words(s) for s in src],
+                encode(self.src_tokenizer, src),
+                encode(self.trg_tokenizer, trg),
+                gold[split],
+            )
             log.info("%s: %d pairs", split, len(src))
 
     def save_tokenizers(self, folder: Path) -> None:
@@ -104,14 +115,24 @@ class TranslationDataModule(L.LightningDataModule):
         data = self.splits[split]
         trainer = self.trainer
         sampler = LengthBucketSampler(
-            [len(s) for s in data.src_ids], [len(t) for t in data.trg_ids],
+            [len(s) for s in data.src_ids],
+            [len(t) for t in data.trg_ids],
             batch_size=self.cfg.batch_size if train else self.cfg.eval_batch_size,
-            batch_tokens=self.cfg.batch_tokens if train else None, shuffle=train, seed=self.seed,
-            pool=self.cfg.bucket_pool, num_replicas=trainer.world_size if trainer else 1,
-            rank=trainer.global_rank if trainer else 0)
-        return ResumableDataLoader(data, batch_sampler=sampler, num_workers=self.cfg.num_workers, seed=self.seed,
-                                   collate_fn=partial(collate, pad_id=SPECIAL_IDS.pad, bos_id=SPECIAL_IDS.bos),
-                                   persistent_workers=self.cfg.num_workers > 0)
+            batch_tokens=self.cfg.batch_tokens if train else None,
+            shuffle=train,
+            seed=self.seed,
+            pool=self.cfg.bucket_pool,
+            num_replicas=trainer.world_size if trainer else 1,
+            rank=trainer.global_rank if trainer else 0,
+        )
+        return ResumableDataLoader(
+            data,
+            batch_sampler=sampler,
+            num_workers=self.cfg.num_workers,
+            seed=self.seed,
+            collate_fn=partial(collate, pad_id=SPECIAL_IDS.pad, bos_id=SPECIAL_IDS.bos),
+            persistent_workers=self.cfg.num_workers > 0,
+        )
 
     def train_dataloader(self) -> DataLoader:
         return self._loader("train", train=True)

@@ -18,9 +18,9 @@ counted and handled per `data.overlap` (`overlap.check_splits`).
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Optional
 
 from datasets import Dataset, DatasetDict, Features, Value, load_dataset, load_from_disk
 from datasets.exceptions import DatasetsError
@@ -46,10 +46,10 @@ class HubDataConfig(DataConfig):
 
     name: str = MISSING  # e.g. "wmt14_fr_en"
     path: str = MISSING  # "wmt14", "iwslt2017", "bentrevett/multi30k", or a local directory with a copy
-    config_name: Optional[str] = None  # e.g. "fr-en", "iwslt2017-de-en"
+    config_name: str | None = None  # e.g. "fr-en", "iwslt2017-de-en"
     validation_split: str = "validation"
     test_split: str = "test"
-    max_train_pairs: Optional[int] = None  # keep only the first N training pairs (WMT14 is 40M)
+    max_train_pairs: int | None = None  # keep only the first N training pairs (WMT14 is 40M)
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -79,8 +79,11 @@ class HubDataConfig(DataConfig):
         raw = self._load_raw(wanted, str(Path(cache_dir) / "hub"))
         for split, split_name in wanted.items():
             if split_name not in raw:
-                key, fix = ("data.path", "Provide a copy with a 'train' split.") if split == "train" else \
-                    (f"data.{split}_split", f"Set data.{split}_split to one of those.")
+                key, fix = (
+                    ("data.path", "Provide a copy with a 'train' split.")
+                    if split == "train"
+                    else (f"data.{split}_split", f"Set data.{split}_split to one of those.")
+                )
                 raise ConfigError(
                     f"{key}: data.path={self.path!r} has no split {split_name!r}; it has {sorted(raw)}. {fix}"
                 )
@@ -132,11 +135,21 @@ class HubDataConfig(DataConfig):
             data = data.remove_columns([c for c in columns if c != "translation"])
             if sorted(found) == sorted([src, trg]):
                 return data
-            return data.map(_pick_translation, batched=True, remove_columns=["translation"], features=features,
-                            fn_kwargs={"src_lang": src, "trg_lang": trg})
+            return data.map(
+                _pick_translation,
+                batched=True,
+                remove_columns=["translation"],
+                features=features,
+                fn_kwargs={"src_lang": src, "trg_lang": trg},
+            )
         self._check_langs(columns, f"the columns of split {split!r}")
-        return data.map(_flat_to_translation, batched=True, remove_columns=columns, features=features,
-                        fn_kwargs={"src_lang": src, "trg_lang": trg})
+        return data.map(
+            _flat_to_translation,
+            batched=True,
+            remove_columns=columns,
+            features=features,
+            fn_kwargs={"src_lang": src, "trg_lang": trg},
+        )
 
     def _check_langs(self, found: list[str], where: str) -> None:
         for key, lang in (("src_lang", self.src_lang), ("trg_lang", self.trg_lang)):
@@ -195,7 +208,7 @@ def _causes(exc: BaseException) -> list[BaseException]:
     return chain
 
 
-def _stream_rows(path: str, config_name: Optional[str], split: str, limit: Optional[int]) -> Iterator[dict]:
+def _stream_rows(path: str, config_name: str | None, split: str, limit: int | None) -> Iterator[dict]:
     """Yield the first `limit` rows (all if None) of one split, streamed; used by `Dataset.from_generator`."""
     stream = load_dataset(path, config_name, streaming=True)
     if split not in stream:

@@ -22,7 +22,6 @@ import re
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
-from typing import Optional
 
 import numpy as np
 from datasets import Dataset, DatasetDict, concatenate_datasets, load_dataset
@@ -51,15 +50,15 @@ class LocalDataConfig(DataConfig):
     name: str = "local"
     src_lang: str = "src"
     trg_lang: str = "trg"
-    path: Optional[str] = None  # TSV: source TAB target, one pair a line, no header
-    src_path: Optional[str] = None  # or two parallel files, one sentence a line
-    trg_path: Optional[str] = None
-    validation_path: Optional[str] = None
-    validation_src_path: Optional[str] = None
-    validation_trg_path: Optional[str] = None
-    test_path: Optional[str] = None
-    test_src_path: Optional[str] = None
-    test_trg_path: Optional[str] = None
+    path: str | None = None  # TSV: source TAB target, one pair a line, no header
+    src_path: str | None = None  # or two parallel files, one sentence a line
+    trg_path: str | None = None
+    validation_path: str | None = None
+    validation_src_path: str | None = None
+    validation_trg_path: str | None = None
+    test_path: str | None = None
+    test_src_path: str | None = None
+    test_trg_path: str | None = None
     validation_ratio: float = 0.05  # carved off train when no validation file is given
     test_ratio: float = 0.05  # carved off train when no test file is given
     split_seed: int = 1
@@ -94,7 +93,7 @@ class LocalDataConfig(DataConfig):
                 "lower them or give data.validation_path / data.test_path."
             )
 
-    def _keys(self, split: str) -> Optional[tuple[str, ...]]:
+    def _keys(self, split: str) -> tuple[str, ...] | None:
         """Config keys holding this split's file(s): `(tsv_key,)`, `(src_key, trg_key)` or None if none is set."""
         prefix = "" if split == "train" else f"{split}_"
         tsv, src, trg = f"{prefix}path", f"{prefix}src_path", f"{prefix}trg_path"
@@ -141,8 +140,11 @@ class LocalDataConfig(DataConfig):
         raw = load_dataset("text", data_files=data_files, cache_dir=str(Path(cache_dir) / "local"))
         splits = {split: self._to_pairs(raw, split, skip[split]) for split in skip}
         data = self._carve(splits, train_file=getattr(self, keys["train"][0]))
-        given = {split: ", ".join(f"data.{key}={getattr(self, key)}" for key in split_keys)
-                 for split, split_keys in keys.items() if split_keys is not None}
+        given = {
+            split: ", ".join(f"data.{key}={getattr(self, key)}" for key in split_keys)
+            for split, split_keys in keys.items()
+            if split_keys is not None
+        }
         return check_splits(data, self.src_lang, self.overlap, given)
 
     def _scan_split(self, split: str, keys: tuple[str, ...]) -> set[int]:
@@ -178,7 +180,12 @@ class LocalDataConfig(DataConfig):
             more = ", ..." if len(empty) > _SHOWN_LINES else ""
             logger.warning(
                 "%s (data.%s): skipped %d of %d pairs with an empty source or target (lines %s%s).",
-                path, keys[0], len(empty), num_lines, shown, more,
+                path,
+                keys[0],
+                len(empty),
+                num_lines,
+                shown,
+                more,
             )
         return empty
 
@@ -192,8 +199,9 @@ class LocalDataConfig(DataConfig):
             src = raw[f"{split}_src"].rename_column("text", "src_text")
             trg = raw[f"{split}_trg"].rename_column("text", "trg_text")
             both = concatenate_datasets([src, trg], axis=1)
-            pairs = both.map(_columns_to_translation, batched=True, remove_columns=["src_text", "trg_text"],
-                             fn_kwargs=langs)
+            pairs = both.map(
+                _columns_to_translation, batched=True, remove_columns=["src_text", "trg_text"], fn_kwargs=langs
+            )
         if skip:
             pairs = pairs.select([i for i in range(len(pairs)) if i not in skip])
         return pairs
@@ -228,12 +236,17 @@ class LocalDataConfig(DataConfig):
                     "and extra spaces, and stay in train so that no carved source is also a training source). "
                     f"Lower data.{split}_ratio, give a separate data.{split}_path, or remove the repeated pairs."
                 )
-            splits[split] = train.select(sorted(order[taken:taken + n_carved]))
+            splits[split] = train.select(sorted(order[taken : taken + n_carved]))
             taken += n_carved
         carved = set(order[:taken])
         splits["train"] = train.select([i for i in range(total) if i not in carved])
-        logger.info("%s: carved %s off %d training pairs; %d pairs whose source another pair shares stayed in train.",
-                    train_file, {split: len(splits[split]) for split in missing}, total, total - len(eligible))
+        logger.info(
+            "%s: carved %s off %d training pairs; %d pairs whose source another pair shares stayed in train.",
+            train_file,
+            {split: len(splits[split]) for split in missing},
+            total,
+            total - len(eligible),
+        )
         return DatasetDict({split: splits[split] for split in SPLITS})
 
 
@@ -266,7 +279,7 @@ def _scan(path: Path, key: str, columns: int) -> tuple[set[int], int]:
             line = line.rstrip("\n")
             bad = _INVALID_UTF8.search(line)
             if bad:
-                raw = line[bad.start():bad.start() + 4].encode("utf-8", "surrogateescape")
+                raw = line[bad.start() : bad.start() + 4].encode("utf-8", "surrogateescape")
                 raise DataFormatError(
                     f"{path}:{index + 1}: not valid UTF-8 (bytes {raw!r} at character {bad.start() + 1}; "
                     f"file set by data.{key}). Re-encode the file as UTF-8, e.g. `iconv -f latin1 -t utf-8`."

@@ -18,9 +18,9 @@ import re
 import sys
 import unicodedata
 from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import Enum
-from typing import Iterable, Sequence
 
 from datasets import DatasetDict
 
@@ -110,8 +110,10 @@ def find_leaks(sources: dict[str, Sequence[str]]) -> list[SplitLeaks]:
     Returns:
         One `SplitLeaks` per evaluation split (possibly with empty lists).
     """
-    return [SplitLeaks(split, overlapping(sources["train"], sources[split]), repeated(sources[split]))
-            for split in _EVAL_SPLITS]
+    return [
+        SplitLeaks(split, overlapping(sources["train"], sources[split]), repeated(sources[split]))
+        for split in _EVAL_SPLITS
+    ]
 
 
 def check_splits(data: DatasetDict, src_lang: str, policy: OverlapPolicy, where: dict[str, str]) -> DatasetDict:
@@ -140,20 +142,26 @@ def check_splits(data: DatasetDict, src_lang: str, policy: OverlapPolicy, where:
             continue
         split_sources = sources[leaks.split]
         example = split_sources[(leaks.in_train or leaks.repeats)[0]]
-        what = (f"{len(leaks.indices)} of {len(split_sources)} {leaks.split} pairs ({where[leaks.split]}) leak: "
-                f"{len(leaks.in_train)} with a source that also occurs in train ({where.get('train', 'train')}) "
-                f"and {len(leaks.repeats)} repeating an earlier source of {leaks.split}, compared after NFKC, "
-                f"case-folding and removing punctuation and extra spaces; e.g. {example[:120]!r}")
+        what = (
+            f"{len(leaks.indices)} of {len(split_sources)} {leaks.split} pairs ({where[leaks.split]}) leak: "
+            f"{len(leaks.in_train)} with a source that also occurs in train ({where.get('train', 'train')}) "
+            f"and {len(leaks.repeats)} repeating an earlier source of {leaks.split}, compared after NFKC, "
+            f"case-folding and removing punctuation and extra spaces; e.g. {example[:120]!r}"
+        )
         if policy is OverlapPolicy.error:
             raise DataFormatError(
                 f"{what}. Scores on such pairs measure memory, not translation. Remove those pairs from the "
                 f"{leaks.split} file, or set data.overlap=drop to drop them at load time (data.overlap=warn "
-                "keeps them with a warning).")
+                "keeps them with a warning)."
+            )
         if policy is OverlapPolicy.drop:
             drop = set(leaks.indices)
             data[leaks.split] = data[leaks.split].select([i for i in range(len(split_sources)) if i not in drop])
             logger.warning("data.overlap=drop: dropped %s.", what)
         else:
-            logger.warning("data.overlap=warn: %s. They are kept; set data.overlap=drop to remove them or "
-                           "data.overlap=error to stop.", what)
+            logger.warning(
+                "data.overlap=warn: %s. They are kept; set data.overlap=drop to remove them or "
+                "data.overlap=error to stop.",
+                what,
+            )
     return data

@@ -15,7 +15,8 @@ uses, then advances only with training steps, and a resumed run can restore it e
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import torch
 from torch.utils.data import DataLoader

@@ -33,7 +33,6 @@ import tempfile
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
-from typing import Union
 
 import numpy as np
 from datasets import Dataset, DatasetDict, Features, Translation, Value, load_from_disk
@@ -74,8 +73,15 @@ class SyntheticDataConfig(DataConfig):
         super().__post_init__()
         self.task = _parse_task(self.task)
         _check_params(
-            self.vocab_size, self.min_len, self.max_len, self.num_train, self.num_validation, self.num_test,
-            self.seed, self.src_lang, self.trg_lang,
+            self.vocab_size,
+            self.min_len,
+            self.max_len,
+            self.num_train,
+            self.num_validation,
+            self.num_test,
+            self.seed,
+            self.src_lang,
+            self.trg_lang,
         )
 
     def load(self, cache_dir: Path) -> DatasetDict:
@@ -95,8 +101,16 @@ class SyntheticDataConfig(DataConfig):
             logger.info("Synthetic %s data: cache hit at %s", self.task.value, final)
             return load_from_disk(str(final))
         generated = make_synthetic(
-            self.task, self.vocab_size, self.min_len, self.max_len, self.num_train, self.num_validation,
-            self.num_test, self.seed, src_lang=self.src_lang, trg_lang=self.trg_lang,
+            self.task,
+            self.vocab_size,
+            self.min_len,
+            self.max_len,
+            self.num_train,
+            self.num_validation,
+            self.num_test,
+            self.seed,
+            src_lang=self.src_lang,
+            trg_lang=self.trg_lang,
         )
         _save_atomically(generated, final)
         logger.info("Synthetic %s data: generated and cached at %s", self.task.value, final)
@@ -104,14 +118,21 @@ class SyntheticDataConfig(DataConfig):
 
     def _params(self) -> dict:
         return {
-            "format_version": _FORMAT_VERSION, "task": self.task.value, "vocab_size": self.vocab_size,
-            "min_len": self.min_len, "max_len": self.max_len, "num_train": self.num_train,
-            "num_validation": self.num_validation, "num_test": self.num_test, "seed": self.seed,
-            "src_lang": self.src_lang, "trg_lang": self.trg_lang,
+            "format_version": _FORMAT_VERSION,
+            "task": self.task.value,
+            "vocab_size": self.vocab_size,
+            "min_len": self.min_len,
+            "max_len": self.max_len,
+            "num_train": self.num_train,
+            "num_validation": self.num_validation,
+            "num_test": self.num_test,
+            "seed": self.seed,
+            "src_lang": self.src_lang,
+            "trg_lang": self.trg_lang,
         }
 
 
-def token_map(task: Union[SyntheticTask, str], vocab_size: int, seed: int) -> dict[str, str]:
+def token_map(task: SyntheticTask | str, vocab_size: int, seed: int) -> dict[str, str]:
     """The source-to-target word mapping of a task: `target[j] == token_map(...)[source[i]]` for each gold `i-j`.
 
     Args:
@@ -127,7 +148,7 @@ def token_map(task: Union[SyntheticTask, str], vocab_size: int, seed: int) -> di
 
 
 def make_synthetic(
-    task: Union[SyntheticTask, str],
+    task: SyntheticTask | str,
     vocab_size: int,
     min_len: int,
     max_len: int,
@@ -182,7 +203,7 @@ def make_synthetic(
     return DatasetDict({split: splits[split] for split in ("train", "validation", "test")})
 
 
-def _parse_task(task: Union[SyntheticTask, str]) -> SyntheticTask:
+def _parse_task(task: SyntheticTask | str) -> SyntheticTask:
     try:
         return SyntheticTask(task)
     except ValueError:
@@ -191,8 +212,15 @@ def _parse_task(task: Union[SyntheticTask, str]) -> SyntheticTask:
 
 
 def _check_params(
-    vocab_size: int, min_len: int, max_len: int, num_train: int, num_validation: int, num_test: int,
-    seed: int, src_lang: str, trg_lang: str,
+    vocab_size: int,
+    min_len: int,
+    max_len: int,
+    num_train: int,
+    num_validation: int,
+    num_test: int,
+    seed: int,
+    src_lang: str,
+    trg_lang: str,
 ) -> None:
     """Raise ConfigError naming `data.<key>` for the first out-of-range parameter."""
     if vocab_size < 2:
@@ -225,10 +253,16 @@ def _vocabularies(task: SyntheticTask, vocab_size: int, seed: int) -> tuple[list
 
 
 def _sample_sources(
-    rng: np.random.Generator, n: int, min_len: int, max_len: int, vocab_size: int, taken: set[bytes],
+    rng: np.random.Generator,
+    n: int,
+    min_len: int,
+    max_len: int,
+    vocab_size: int,
+    taken: set[bytes],
     distinct: bool = False,
 ) -> list[np.ndarray]:
-    """Draw `n` id sequences (length uniform in [min_len, max_len]) none of which is in `taken`; `distinct`: no repeats."""
+    """Draw `n` id sequences (length uniform in [min_len, max_len]) none of which is in `taken`;
+    `distinct`: no repeats."""
     budget = 100 * n + 1000
     sources: list[np.ndarray] = []
     drawn: set[bytes] = set()

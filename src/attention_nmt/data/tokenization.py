@@ -10,8 +10,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
 
@@ -26,12 +26,20 @@ def train_tokenizer(texts: Sequence[str], cfg: TokenizerConfig) -> Tokenizer:
     """Train a word-level or BPE tokenizer on `texts` with the special tokens at ids 0-3."""
     if cfg.kind is TokenizerKind.word:
         model = models.WordLevel(unk_token="<unk>")
-        trainer = trainers.WordLevelTrainer(vocab_size=cfg.vocab_size, min_frequency=cfg.min_frequency,
-                                            special_tokens=SPECIAL_TOKENS, show_progress=False)
+        trainer = trainers.WordLevelTrainer(
+            vocab_size=cfg.vocab_size,
+            min_frequency=cfg.min_frequency,
+            special_tokens=SPECIAL_TOKENS,
+            show_progress=False,
+        )
     else:
         model = models.BPE(unk_token="<unk>")
-        trainer = trainers.BpeTrainer(vocab_size=cfg.vocab_size, min_frequency=cfg.min_frequency,
-                                      special_tokens=SPECIAL_TOKENS, show_progress=False)
+        trainer = trainers.BpeTrainer(
+            vocab_size=cfg.vocab_size,
+            min_frequency=cfg.min_frequency,
+            special_tokens=SPECIAL_TOKENS,
+            show_progress=False,
+        )
     tokenizer = Tokenizer(model)
     steps = [normalizers.NFC()] + ([normalizers.Lowercase()] if cfg.lowercase else [])
     tokenizer.normalizer = normalizers.Sequence(steps)

@@ -11,8 +11,8 @@ with the highest (word-folded) attention weight, end-of-sentence tokens excluded
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable, Optional
 
 import numpy as np
 
@@ -25,8 +25,9 @@ def parse_pharaoh(text: str, where: str = "alignment") -> set[Link]:
     for item in text.split():
         src, sep, trg = item.partition("-")
         if not sep or not src.isdigit() or not trg.isdigit():
-            raise ValueError(f"{where}: {item!r} is not a Pharaoh link 'source-target' of 0-based word indices "
-                             f"(in {text[:80]!r}).")
+            raise ValueError(
+                f"{where}: {item!r} is not a Pharaoh link 'source-target' of 0-based word indices (in {text[:80]!r})."
+            )
         links.add((int(src), int(trg)))
     return links
 
@@ -48,14 +49,17 @@ class AERCounts:
     predicted_possible: int = 0  # |A & P|
 
     @classmethod
-    def of(cls, predicted: set[Link], sure: set[Link], possible: Optional[set[Link]] = None) -> "AERCounts":
+    def of(cls, predicted: set[Link], sure: set[Link], possible: set[Link] | None = None) -> AERCounts:
         possible = sure | (possible or set())
         return cls(len(predicted), len(sure), len(predicted & sure), len(predicted & possible))
 
-    def __add__(self, other: "AERCounts") -> "AERCounts":
-        return AERCounts(self.predicted + other.predicted, self.sure + other.sure,
-                         self.predicted_sure + other.predicted_sure,
-                         self.predicted_possible + other.predicted_possible)
+    def __add__(self, other: AERCounts) -> AERCounts:
+        return AERCounts(
+            self.predicted + other.predicted,
+            self.sure + other.sure,
+            self.predicted_sure + other.predicted_sure,
+            self.predicted_possible + other.predicted_possible,
+        )
 
     @property
     def aer(self) -> float:

@@ -8,7 +8,7 @@ and a source word's column is the sum of its pieces' columns.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 from matplotlib.figure import Figure

@@ -14,8 +14,8 @@ truncates (ratio well below 1) or wanders (above 1) on long sources.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import torch
 from sacrebleu.metrics import BLEU, CHRF
@@ -98,13 +98,16 @@ class BucketedBLEU(Metric):
         self.add_state("stats", torch.zeros(len(self.buckets), _STATS, dtype=torch.long), dist_reduce_fx="sum")
         self.add_state("counts", torch.zeros(len(self.buckets), dtype=torch.long), dist_reduce_fx="sum")
         if self.chrf is not None:
-            self.add_state("chrf_stats", torch.zeros(len(self.buckets), _CHRF_STATS, dtype=torch.long),
-                           dist_reduce_fx="sum")
+            self.add_state(
+                "chrf_stats", torch.zeros(len(self.buckets), _CHRF_STATS, dtype=torch.long), dist_reduce_fx="sum"
+            )
 
     def update(self, hypotheses: Sequence[str], references: Sequence[str], src_words: Sequence[int]) -> None:
         if not len(hypotheses) == len(references) == len(src_words):
-            raise ValueError(f"BucketedBLEU.update: {len(hypotheses)} hypotheses, {len(references)} references "
-                             f"and {len(src_words)} source lengths; they must match.")
+            raise ValueError(
+                f"BucketedBLEU.update: {len(hypotheses)} hypotheses, {len(references)} references "
+                f"and {len(src_words)} source lengths; they must match."
+            )
         if not hypotheses:
             return
         rows = self.bleu._extract_corpus_statistics(list(hypotheses), [list(references)])
@@ -135,13 +138,23 @@ class BucketedBLEU(Metric):
     def compute(self) -> dict:
         chrf_stats = list(self.chrf_stats) if self.chrf is not None else [None] * len(self.buckets)
         buckets = [
-            {"label": b.label, "lower": b.lower, "upper": b.upper, "n": int(n), "bleu": self.score(s),
-             **self._extras(s, c)}
+            {
+                "label": b.label,
+                "lower": b.lower,
+                "upper": b.upper,
+                "n": int(n),
+                "bleu": self.score(s),
+                **self._extras(s, c),
+            }
             for b, s, n, c in zip(self.buckets, self.stats, self.counts, chrf_stats)
         ]
         total_chrf = self.chrf_stats.sum(0) if self.chrf is not None else None
-        return {"bleu": self.score(self.stats.sum(0)), "n": int(self.counts.sum()),
-                **self._extras(self.stats.sum(0), total_chrf), "buckets": buckets}
+        return {
+            "bleu": self.score(self.stats.sum(0)),
+            "n": int(self.counts.sum()),
+            **self._extras(self.stats.sum(0), total_chrf),
+            "buckets": buckets,
+        }
 
     def chrf_signature(self) -> str | None:
         """sacreBLEU's chrF signature, e.g. nrefs:1|case:mixed|eff:yes|nc:6|nw:0|space:no|version:2.6.0."""

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from enum import Enum
-from typing import NamedTuple, Optional
+from typing import NamedTuple
 
 import torch
 from torch import Tensor, nn
@@ -40,7 +40,7 @@ class Memory(NamedTuple):
     values: Tensor
     mask: Tensor
 
-    def index_select(self, index: Tensor) -> "Memory":
+    def index_select(self, index: Tensor) -> Memory:
         return Memory(*(t.index_select(0, index) for t in self))
 
 
@@ -68,7 +68,7 @@ class Attention(nn.Module):
         """Unnormalised scores e: query (B, T, Q), keys (B, S, K) -> (B, T, S)."""
         raise NotImplementedError
 
-    def attend(self, query: Tensor, keys: Tensor, values: Tensor, mask: Tensor) -> tuple[Tensor, Optional[Tensor]]:
+    def attend(self, query: Tensor, keys: Tensor, values: Tensor, mask: Tensor) -> tuple[Tensor, Tensor | None]:
         """Attend over the source.
 
         Args:

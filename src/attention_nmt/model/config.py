@@ -46,7 +46,8 @@ class ModelConfig:
         if self.tie_embeddings and self.output_size != self.embedding_size:
             raise ConfigError(
                 f"model.tie_embeddings=true needs model.output_size ({self.output_size}) == "
-                f"model.embedding_size ({self.embedding_size}); set them equal or untie the embeddings.")
+                f"model.embedding_size ({self.embedding_size}); set them equal or untie the embeddings."
+            )
 
 
 @dataclass
@@ -60,8 +61,10 @@ class EncoderConfig:
 
     def __post_init__(self) -> None:
         if self.num_layers < 1 or self.hidden_size < 1:
-            raise ConfigError(f"encoder.num_layers={self.num_layers}, encoder.hidden_size={self.hidden_size}: "
-                              "both must be positive integers.")
+            raise ConfigError(
+                f"encoder.num_layers={self.num_layers}, encoder.hidden_size={self.hidden_size}: "
+                "both must be positive integers."
+            )
         _check_range("encoder.dropout", self.dropout, 0.0, 1.0, high_open=True)
 
     @property
@@ -76,8 +79,10 @@ class AttentionConfig:
 
     def __post_init__(self) -> None:
         if self.input_feeding:
-            raise ConfigError(f"attention.input_feeding=true is only defined for attention=multiplicative "
-                              f"(Luong et al. 2015), not attention={self.name}.")
+            raise ConfigError(
+                f"attention.input_feeding=true is only defined for attention=multiplicative "
+                f"(Luong et al. 2015), not attention={self.name}."
+            )
 
     def build(self, query_size: int, value_size: int) -> Attention:
         raise NotImplementedError
@@ -119,7 +124,8 @@ class MultiplicativeAttentionConfig(AttentionConfig):
             raise ConfigError(
                 f"attention.score={self.score.value} needs the decoder hidden size ({query_size}) to equal the "
                 f"encoder output size ({value_size}); a bidirectional encoder doubles it. Use "
-                "attention.score=general, or a unidirectional encoder (encoder=gru or encoder=lstm).")
+                "attention.score=general, or a unidirectional encoder (encoder=gru or encoder=lstm)."
+            )
         return MultiplicativeAttention(query_size, value_size, self.score)
 
 

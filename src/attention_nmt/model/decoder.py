@@ -21,7 +21,7 @@ L decoder layers, D encoder output size, O output (pre-softmax) size, V target v
 
 from __future__ import annotations
 
-from typing import NamedTuple, Optional
+from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F
@@ -40,10 +40,10 @@ class DecoderState(NamedTuple):
     """
 
     hidden: Tensor
-    cell: Optional[Tensor]
-    feed: Optional[Tensor]
+    cell: Tensor | None
+    feed: Tensor | None
 
-    def index_select(self, index: Tensor) -> "DecoderState":
+    def index_select(self, index: Tensor) -> DecoderState:
         """Keep (and repeat) the batch rows in `index`, e.g. to reorder hypotheses in beam search."""
         return DecoderState(
             self.hidden.index_select(1, index),
@@ -69,7 +69,7 @@ class DeepOutput(nn.Module):
         projected once and broadcast."""
         weight, start, total = self.linear.weight, 0, None
         for part in parts:
-            projected = F.linear(part, weight[:, start: start + part.shape[-1]])
+            projected = F.linear(part, weight[:, start : start + part.shape[-1]])
             start += part.shape[-1]
             total = projected if total is None else total + projected
         return self.activate(total + self.linear.bias)
@@ -92,16 +92,31 @@ class _LayerBridge(nn.Module):
 
     def forward(self, hidden: Tensor, cell: Tensor) -> tuple[Tensor, Tensor]:
         """hidden, cell: (L, B, D) -> (L, B, H) each."""
-        return (torch.stack([torch.tanh(layer(h)) for layer, h in zip(self.hidden, hidden)]),
-                torch.stack([layer(c) for layer, c in zip(self.cell, cell)]))
+        return (
+            torch.stack([torch.tanh(layer(h)) for layer, h in zip(self.hidden, hidden)]),
+            torch.stack([layer(c) for layer, c in zip(self.cell, cell)]),
+        )
 
 
 class Decoder(nn.Module):
     """Conditional GRU/LSTM decoder around a given attention arm; see the module docstring for the math."""
 
-    def __init__(self, vocab_size: int, embedding_size: int, hidden_size: int, cell: Cell, num_layers: int,
-                 dropout: float, attention: Attention, encoder_size: int, output_size: int, maxout: bool,
-                 input_feeding: bool, tie_embeddings: bool, pad_id: int) -> None:
+    def __init__(
+        self,
+        vocab_size: int,
+        embedding_size: int,
+        hidden_size: int,
+        cell: Cell,
+        num_layers: int,
+        dropout: float,
+        attention: Attention,
+        encoder_size: int,
+        output_size: int,
+        maxout: bool,
+        input_feeding: bool,
+        tie_embeddings: bool,
+        pad_id: int,
+    ) -> None:
         super().__init__()
         self.attention = attention
         self.input_feeding = input_feeding
@@ -110,8 +125,9 @@ class Decoder(nn.Module):
         self.embedding = nn.Embedding(vocab_size, embedding_size, padding_idx=pad_id)
         self.dropout = nn.Dropout(dropout)
         if cell is Cell.lstm:  # Luong et al.: layer l starts from encoder layer l's final (h, c)
-            self.init_layer = None if encoder_size == hidden_size else _LayerBridge(encoder_size, hidden_size,
-                                                                                    num_layers)
+            self.init_layer = (
+                None if encoder_size == hidden_size else _LayerBridge(encoder_size, hidden_size, num_layers)
+            )
         else:  # Bahdanau et al.: s_0 = tanh(W_s summary), every layer
             self.init_layer = nn.Linear(encoder_size, num_layers * hidden_size)
         if attention.queries_previous_state:
@@ -155,8 +171,9 @@ class Decoder(nn.Module):
             hidden, cell = self.init_layer(hidden, cell)
         return hidden.contiguous(), cell.contiguous()
 
-    def forward(self, trg_input: Tensor, state: DecoderState, memory: Memory,
-                stepwise: bool = False) -> tuple[Tensor, DecoderState, Optional[Tensor]]:
+    def forward(
+        self, trg_input: Tensor, state: DecoderState, memory: Memory, stepwise: bool = False
+    ) -> tuple[Tensor, DecoderState, Tensor | None]:
         """Run the decoder over given previous tokens (teacher forcing, or one step while searching).
 
         Args:
@@ -178,15 +195,16 @@ class Decoder(nn.Module):
             pre_output, state, weights = self._scan_whole(embedded, state, memory)
         return self.output_layer(self.dropout(pre_output)), state, weights
 
-    def _reference(self, embedded: Tensor, state: DecoderState, memory: Memory,
-                   stepwise: bool) -> tuple[Tensor, DecoderState, Optional[Tensor]]:
+    def _reference(
+        self, embedded: Tensor, state: DecoderState, memory: Memory, stepwise: bool
+    ) -> tuple[Tensor, DecoderState, Tensor | None]:
         """The torch-RNN path (any cell and depth): pre-outputs (B, T, O), the last state, weights."""
         if not (stepwise or self.needs_step_loop):
             features, state, weights = self._recur(embedded, state, memory)  # all T steps in one RNN call
             return self.deep_output(features), state, weights
         outputs, all_weights = [], []
         for t in range(embedded.shape[1]):
-            step_features, state, step_weights = self._recur(embedded[:, t:t + 1], state, memory)
+            step_features, state, step_weights = self._recur(embedded[:, t : t + 1], state, memory)
             if self.input_feeding:  # h~_t is needed by the next step, so it is made here
                 step_features = self.deep_output(step_features)  # (B, 1, O)
                 state = state._replace(feed=step_features[:, 0])
@@ -205,8 +223,9 @@ class Decoder(nn.Module):
         w_ih = rnn.weight_ih_l0
         return w_ih[:, :embedding_size], w_ih[:, embedding_size:], rnn.bias_ih_l0, rnn.weight_hh_l0, rnn.bias_hh_l0
 
-    def _scan_whole(self, embedded: Tensor, state: DecoderState,
-                    memory: Memory) -> tuple[Tensor, DecoderState, Optional[Tensor]]:
+    def _scan_whole(
+        self, embedded: Tensor, state: DecoderState, memory: Memory
+    ) -> tuple[Tensor, DecoderState, Tensor | None]:
         """No step depends on the previous attention (none; Luong without input feeding): one scan over T."""
         w_e, w_rest, b_ih, w_hh, b_hh = self._rnn_weights(embedded.shape[-1])
         x = embedded.transpose(0, 1)  # (T, B, E), time-major for the scan
@@ -225,8 +244,9 @@ class Decoder(nn.Module):
             pre_output = self.deep_output.of_parts([context, h])  # [c_t; h_t]
         return pre_output, DecoderState(states[-1].unsqueeze(0), None, state.feed), weights
 
-    def _scan_steps(self, embedded: Tensor, state: DecoderState,
-                    memory: Memory) -> tuple[Tensor, DecoderState, Optional[Tensor]]:
+    def _scan_steps(
+        self, embedded: Tensor, state: DecoderState, memory: Memory
+    ) -> tuple[Tensor, DecoderState, Tensor | None]:
         """Additive (c_i from s_{i-1} enters the GRU) or input feeding (h~_{t-1} enters it): one GRU step at
         a time, with E y projected for all steps at once and the deep output of additive run once at the end."""
         w_e, w_rest, b_ih, w_hh, b_hh = self._rnn_weights(embedded.shape[-1])
@@ -253,8 +273,9 @@ class Decoder(nn.Module):
         weights = None if all_weights[0] is None else torch.cat(all_weights, dim=1)  # (B, T, S)
         return pre_output, DecoderState(h.unsqueeze(0), None, feed), weights
 
-    def _recur(self, embedded: Tensor, state: DecoderState,
-               memory: Memory) -> tuple[Tensor, DecoderState, Optional[Tensor]]:
+    def _recur(
+        self, embedded: Tensor, state: DecoderState, memory: Memory
+    ) -> tuple[Tensor, DecoderState, Tensor | None]:
         """One RNN call over T steps (T = 1 inside the step loop): the deep-output features (B, T, F), the
         new state and the attention weights (B, T, S) or None."""
         rnn_state = state.hidden if state.cell is None else (state.hidden, state.cell)

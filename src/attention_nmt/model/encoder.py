@@ -11,7 +11,7 @@ which is faster on the CPU than packing; an LSTM runs packed through `nn.LSTM`. 
 from __future__ import annotations
 
 from enum import Enum
-from typing import NamedTuple, Optional
+from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F
@@ -26,12 +26,19 @@ class Cell(Enum):
     lstm = "lstm"
 
 
-def make_rnn(cell: Cell, input_size: int, hidden_size: int, num_layers: int, dropout: float,
-             bidirectional: bool = False) -> nn.RNNBase:
+def make_rnn(
+    cell: Cell, input_size: int, hidden_size: int, num_layers: int, dropout: float, bidirectional: bool = False
+) -> nn.RNNBase:
     """A batch-first torch GRU or LSTM (cuDNN-fused on GPU); dropout applies between layers only."""
     rnn_class = nn.GRU if cell is Cell.gru else nn.LSTM
-    return rnn_class(input_size, hidden_size, num_layers=num_layers, batch_first=True,
-                     dropout=dropout if num_layers > 1 else 0.0, bidirectional=bidirectional)
+    return rnn_class(
+        input_size,
+        hidden_size,
+        num_layers=num_layers,
+        batch_first=True,
+        dropout=dropout if num_layers > 1 else 0.0,
+        bidirectional=bidirectional,
+    )
 
 
 class EncoderOutput(NamedTuple):
@@ -49,10 +56,10 @@ class EncoderOutput(NamedTuple):
     states: Tensor
     final: Tensor
     src_mask: Tensor
-    layer_hidden: Optional[Tensor] = None
-    layer_cell: Optional[Tensor] = None
+    layer_hidden: Tensor | None = None
+    layer_cell: Tensor | None = None
 
-    def index_select(self, index: Tensor) -> "EncoderOutput":
+    def index_select(self, index: Tensor) -> EncoderOutput:
         """Keep (and repeat) the batch rows in `index` (B',), e.g. to expand for beam search."""
         per_layer = [None if t is None else t.index_select(1, index) for t in (self.layer_hidden, self.layer_cell)]
         return EncoderOutput(*(t.index_select(0, index) for t in self[:3]), *per_layer)
@@ -61,8 +68,17 @@ class EncoderOutput(NamedTuple):
 class Encoder(nn.Module):
     """Embeds the source and runs a stacked, optionally bidirectional GRU/LSTM over it."""
 
-    def __init__(self, vocab_size: int, embedding_size: int, hidden_size: int, cell: Cell,
-                 num_layers: int, bidirectional: bool, dropout: float, pad_id: int) -> None:
+    def __init__(
+        self,
+        vocab_size: int,
+        embedding_size: int,
+        hidden_size: int,
+        cell: Cell,
+        num_layers: int,
+        bidirectional: bool,
+        dropout: float,
+        pad_id: int,
+    ) -> None:
         super().__init__()
         self.embedding = nn.Embedding(vocab_size, embedding_size, padding_idx=pad_id)
         self.dropout = nn.Dropout(dropout)
@@ -106,7 +122,7 @@ class Encoder(nn.Module):
         per_layer = last.view(-1, self.num_directions, last.shape[1], self.hidden_size)  # (L, dirs, B, H)
         return per_layer.permute(0, 2, 1, 3).flatten(2)  # (L, B, D)
 
-    def _packed_rnn(self, embedded: Tensor, src_lengths: Tensor) -> tuple[Tensor, Tensor, Optional[Tensor]]:
+    def _packed_rnn(self, embedded: Tensor, src_lengths: Tensor) -> tuple[Tensor, Tensor, Tensor | None]:
         """The torch RNN over packed sequences: states (B, S, D), zero on padding, every layer's final state
         (L, B, D) and, for an LSTM, every layer's final cell (L, B, D)."""
         src_len = embedded.shape[1]
@@ -130,7 +146,7 @@ class Encoder(nn.Module):
                 layer_input = F.dropout(layer_input, rnn.dropout, self.training)
             outputs, finals = [], []
             for suffix in ("", "_reverse")[: self.num_directions]:
-                weight = lambda name: getattr(rnn, f"{name}_l{layer}{suffix}")  # noqa: E731
+                weight = lambda name: getattr(rnn, f"{name}_l{layer}{suffix}")  # noqa: E731, B023 (called within this iteration)
                 gi = F.linear(layer_input, weight("weight_ih"), weight("bias_ih"))  # (S, B, G)
                 if suffix:  # read each sentence backwards within its length
                     gi = gi.gather(0, reverse.expand_as(gi))

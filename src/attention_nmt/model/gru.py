@@ -13,8 +13,6 @@ Shapes: T steps, B batch, H hidden size, G = 3H gate pre-activations (r, z, n, P
 
 from __future__ import annotations
 
-from typing import Optional
-
 import torch
 from torch import Tensor
 from torch.autograd.function import once_differentiable
@@ -24,7 +22,7 @@ class _GRUScan(torch.autograd.Function):
     """h_t for t = 1..T from precomputed input projections gi (T, B, G); masked rows keep h_{t-1}."""
 
     @staticmethod
-    def forward(ctx, gi: Tensor, h0: Tensor, w_hh: Tensor, b_hh: Tensor, mask: Optional[Tensor]) -> Tensor:
+    def forward(ctx, gi: Tensor, h0: Tensor, w_hh: Tensor, b_hh: Tensor, mask: Tensor | None) -> Tensor:
         steps, batch, hidden = gi.shape[0], gi.shape[1], h0.shape[1]
         states = gi.new_empty(steps + 1, batch, hidden)  # h_0 .. h_T
         states[0] = h0
@@ -35,12 +33,12 @@ class _GRUScan(torch.autograd.Function):
             gh = torch.addmm(b_hh, states[t], w_t)  # (B, G)
             rz = torch.sigmoid(gi[t, :, : 2 * hidden] + gh[:, : 2 * hidden])
             r, z = rz[:, :hidden], rz[:, hidden:]
-            n = torch.tanh(gi[t, :, 2 * hidden:] + r * gh[:, 2 * hidden:])
+            n = torch.tanh(gi[t, :, 2 * hidden :] + r * gh[:, 2 * hidden :])
             h = n + z * (states[t] - n)  # (1 - z) * n + z * h_{t-1}
             states[t + 1] = h if mask is None else torch.where(mask[t], h, states[t])
             gates[t, :, : 2 * hidden] = rz
-            gates[t, :, 2 * hidden:] = n
-            gh_n[t] = gh[:, 2 * hidden:]
+            gates[t, :, 2 * hidden :] = n
+            gh_n[t] = gh[:, 2 * hidden :]
         ctx.save_for_backward(states, gates, gh_n, w_hh, mask)
         return states[1:]
 
@@ -58,14 +56,14 @@ class _GRUScan(torch.autograd.Function):
             if mask is not None:  # rows that kept h_{t-1} pass their gradient straight through
                 held = torch.where(mask[t], 0.0, dh)
                 dh = torch.where(mask[t], dh, 0.0)
-            r, z, n = gates[t, :, :hidden], gates[t, :, hidden: 2 * hidden], gates[t, :, 2 * hidden:]
+            r, z, n = gates[t, :, :hidden], gates[t, :, hidden : 2 * hidden], gates[t, :, 2 * hidden :]
             d_pre_n = dh * (1 - z) * (1 - n * n)  # through n = tanh(.)
-            d_gi[t, :, 2 * hidden:] = d_pre_n
-            d_gh[t, :, 2 * hidden:] = d_pre_n * r
+            d_gi[t, :, 2 * hidden :] = d_pre_n
+            d_gh[t, :, 2 * hidden :] = d_pre_n * r
             d_r = d_pre_n * gh_n[t]
             d_z = dh * (states[t] - n)
             d_gi[t, :, :hidden] = d_r * r * (1 - r)
-            d_gi[t, :, hidden: 2 * hidden] = d_z * z * (1 - z)
+            d_gi[t, :, hidden : 2 * hidden] = d_z * z * (1 - z)
             d_gh[t, :, : 2 * hidden] = d_gi[t, :, : 2 * hidden]
             dh_prev = torch.addmm(dh * z, d_gh[t], w_hh)  # dL/dh_{t-1}
             dh = dh_prev if held is None else dh_prev + held
@@ -74,7 +72,7 @@ class _GRUScan(torch.autograd.Function):
         return d_gi, dh, d_w_hh, flat.sum(0), None
 
 
-def gru_scan(gi: Tensor, h0: Tensor, w_hh: Tensor, b_hh: Tensor, mask: Optional[Tensor] = None) -> Tensor:
+def gru_scan(gi: Tensor, h0: Tensor, w_hh: Tensor, b_hh: Tensor, mask: Tensor | None = None) -> Tensor:
     """Run the GRU recurrence over precomputed input projections.
 
     Args:
@@ -94,7 +92,7 @@ def gru_scan(gi: Tensor, h0: Tensor, w_hh: Tensor, b_hh: Tensor, mask: Optional[
         return _scan_inference(gi, h0, w_hh, b_hh, mask)
 
 
-def _scan_inference(gi: Tensor, h0: Tensor, w_hh: Tensor, b_hh: Tensor, mask: Optional[Tensor]) -> Tensor:
+def _scan_inference(gi: Tensor, h0: Tensor, w_hh: Tensor, b_hh: Tensor, mask: Tensor | None) -> Tensor:
     """The forward loop of `_GRUScan` without keeping anything for backward (decoding, evaluation)."""
     hidden = h0.shape[1]
     states = gi.new_empty(gi.shape[0], gi.shape[1], hidden)
@@ -103,7 +101,7 @@ def _scan_inference(gi: Tensor, h0: Tensor, w_hh: Tensor, b_hh: Tensor, mask: Op
         gh = torch.addmm(b_hh, h, w_t)  # (B, G)
         rz = gh[:, : 2 * hidden].add_(gi[t, :, : 2 * hidden]).sigmoid_()
         r, z = rz[:, :hidden], rz[:, hidden:]
-        n = gh[:, 2 * hidden:].mul_(r).add_(gi[t, :, 2 * hidden:]).tanh_()
+        n = gh[:, 2 * hidden :].mul_(r).add_(gi[t, :, 2 * hidden :]).tanh_()
         new = torch.addcmul(n, z, h - n)  # (1 - z) * n + z * h_{t-1}
         h = new if mask is None else torch.where(mask[t], new, h)
         states[t] = h

@@ -9,7 +9,7 @@ beam search makes exactly the greedy choices. Shapes: B batch, K beam, S source 
 from __future__ import annotations
 
 import math
-from typing import NamedTuple, Optional
+from typing import NamedTuple
 
 import torch
 from torch import Tensor
@@ -24,7 +24,7 @@ class Hypothesis(NamedTuple):
 
     tokens: list[int]
     score: float
-    weights: Optional[Tensor]
+    weights: Tensor | None
 
 
 def max_output_lengths(src_lengths: Tensor, max_len_ratio: float) -> Tensor:
@@ -51,8 +51,9 @@ def _next_log_probs(model: Seq2Seq, prev: Tensor, state, memory, step: int, max_
 
 
 @torch.inference_mode()
-def greedy_search(model: Seq2Seq, src: Tensor, src_lengths: Tensor, max_len_ratio: float,
-                  stepwise: bool = False) -> list[Hypothesis]:
+def greedy_search(
+    model: Seq2Seq, src: Tensor, src_lengths: Tensor, max_len_ratio: float, stepwise: bool = False
+) -> list[Hypothesis]:
     """Pick the most probable token at every step. Returns one hypothesis per sentence, in batch order.
     `stepwise` decodes through the model's reference path (what tests hold the fast path to)."""
     _, memory, state = model.start(src, src_lengths, stepwise)
@@ -79,11 +80,13 @@ def greedy_search(model: Seq2Seq, src: Tensor, src_lengths: Tensor, max_len_rati
         if keep.numel() < alive.numel():  # finished sentences leave the batch
             alive, prev = alive[keep], prev[keep]
             state, memory = state.index_select(keep), memory.index_select(keep)
-    return [_hypothesis(tokens[i], float(scores[i]), None if weights_out is None else weights_out[i], eos)
-            for i in range(batch_size)]
+    return [
+        _hypothesis(tokens[i], float(scores[i]), None if weights_out is None else weights_out[i], eos)
+        for i in range(batch_size)
+    ]
 
 
-def _hypothesis(row: Tensor, score: float, weights: Optional[Tensor], eos: int) -> Hypothesis:
+def _hypothesis(row: Tensor, score: float, weights: Tensor | None, eos: int) -> Hypothesis:
     """Cut a token row at its first EOS (kept in weights, dropped from tokens)."""
     length = int((row == eos).nonzero()[0, 0]) if (row == eos).any() else row.numel()
     return Hypothesis(row[:length].tolist(), score, None if weights is None else weights[: length + 1])
@@ -96,7 +99,7 @@ class _Alive(NamedTuple):
     scores: Tensor  # (n, K) fp64 log-probabilities
     prev: Tensor  # (n*K,) last token of each hypothesis
     history: Tensor  # (n*K, t) tokens so far
-    weights: Optional[Tensor]  # (n*K, t, S) attention so far, or None for `none`
+    weights: Tensor | None  # (n*K, t, S) attention so far, or None for `none`
     state: DecoderState
     memory: Memory
 
@@ -118,8 +121,15 @@ def _start(model: Seq2Seq, src: Tensor, src_lengths: Tensor, k: int, stepwise: b
     scores[:, 0] = 0.0  # all beams start identical: keep one
     prev = torch.full((batch_size * k,), model.specials.bos, dtype=torch.long, device=device)
     history = torch.empty(batch_size * k, 0, dtype=torch.long, device=device)
-    return _Alive(torch.arange(batch_size, device=device), scores, prev, history, None,
-                  state.index_select(rows), memory.index_select(rows))
+    return _Alive(
+        torch.arange(batch_size, device=device),
+        scores,
+        prev,
+        history,
+        None,
+        state.index_select(rows),
+        memory.index_select(rows),
+    )
 
 
 def _expand(log_probs: Tensor, scores: Tensor, k: int) -> _Candidates:
@@ -133,16 +143,27 @@ def _expand(log_probs: Tensor, scores: Tensor, k: int) -> _Candidates:
     return _Candidates(top_scores, beam_tokens.view(n, k * 2 * k).gather(1, top_index), origin)
 
 
-def _finish(candidates: _Candidates, alive: _Alive, finished: list[list[Hypothesis]], eos: int, k: int,
-            length: int, alpha: float) -> None:
+def _finish(
+    candidates: _Candidates,
+    alive: _Alive,
+    finished: list[list[Hypothesis]],
+    eos: int,
+    k: int,
+    length: int,
+    alpha: float,
+) -> None:
     """Store the EOS candidates ranked within the top K, scored with the length penalty."""
     ranked = torch.arange(2 * k, device=candidates.tokens.device)[None, :]
     ends = (candidates.tokens == eos) & (ranked < k) & torch.isfinite(candidates.scores)
     for i, j in ends.nonzero().tolist():
         row = int(candidates.origin[i, j])
-        finished[int(alive.sentences[i])].append(Hypothesis(
-            alive.history[row].tolist(), float(candidates.scores[i, j]) / length_penalty(length, alpha),
-            None if alive.weights is None else alive.weights[row]))
+        finished[int(alive.sentences[i])].append(
+            Hypothesis(
+                alive.history[row].tolist(),
+                float(candidates.scores[i, j]) / length_penalty(length, alpha),
+                None if alive.weights is None else alive.weights[row],
+            )
+        )
 
 
 def _reorder(candidates: _Candidates, alive: _Alive, keep: Tensor, eos: int, k: int) -> _Alive:
@@ -155,15 +176,27 @@ def _reorder(candidates: _Candidates, alive: _Alive, keep: Tensor, eos: int, k: 
     memory = alive.memory  # the same for the K rows of a sentence: reindexed only when sentences leave
     if keep.numel() < alive.sentences.numel():
         memory = memory.index_select((keep[:, None] * k + torch.arange(k, device=keep.device)).reshape(-1))
-    return _Alive(alive.sentences[keep], candidates.scores[keep].gather(1, cols), prev,
-                  torch.cat([alive.history.index_select(0, parent), prev[:, None]], dim=1),
-                  None if alive.weights is None else alive.weights.index_select(0, parent),
-                  alive.state.index_select(parent), memory)
+    return _Alive(
+        alive.sentences[keep],
+        candidates.scores[keep].gather(1, cols),
+        prev,
+        torch.cat([alive.history.index_select(0, parent), prev[:, None]], dim=1),
+        None if alive.weights is None else alive.weights.index_select(0, parent),
+        alive.state.index_select(parent),
+        memory,
+    )
 
 
 @torch.inference_mode()
-def beam_search(model: Seq2Seq, src: Tensor, src_lengths: Tensor, beam_size: int, max_len_ratio: float,
-                alpha: float = 0.0, stepwise: bool = False) -> list[Hypothesis]:
+def beam_search(
+    model: Seq2Seq,
+    src: Tensor,
+    src_lengths: Tensor,
+    beam_size: int,
+    max_len_ratio: float,
+    alpha: float = 0.0,
+    stepwise: bool = False,
+) -> list[Hypothesis]:
     """Batched beam search with Wu et al.'s length penalty; returns the best finished hypothesis per sentence.
 
     Each step ranks 2K candidates per sentence: EOS candidates ranked within the top K finish (score
@@ -176,8 +209,9 @@ def beam_search(model: Seq2Seq, src: Tensor, src_lengths: Tensor, beam_size: int
     alive = _start(model, src, src_lengths, k, stepwise)
     finished: list[list[Hypothesis]] = [[] for _ in range(src.shape[0])]
     for step in range(int(max_len.max()) + 1):
-        log_probs, state, weights = _next_log_probs(model, alive.prev, alive.state, alive.memory, step,
-                                                    max_len[alive.sentences].repeat_interleave(k), stepwise)
+        log_probs, state, weights = _next_log_probs(
+            model, alive.prev, alive.state, alive.memory, step, max_len[alive.sentences].repeat_interleave(k), stepwise
+        )
         if weights is not None:  # (n*K, step + 1, S)
             weights = weights[:, None] if alive.weights is None else torch.cat([alive.weights, weights[:, None]], 1)
         alive = alive._replace(state=state, weights=weights)
@@ -191,8 +225,9 @@ def beam_search(model: Seq2Seq, src: Tensor, src_lengths: Tensor, beam_size: int
     return [max(hyps, key=lambda h: h.score) for hyps in finished]
 
 
-def search(model: Seq2Seq, src: Tensor, src_lengths: Tensor, beam_size: int, max_len_ratio: float,
-           alpha: float = 0.0) -> list[Hypothesis]:
+def search(
+    model: Seq2Seq, src: Tensor, src_lengths: Tensor, beam_size: int, max_len_ratio: float, alpha: float = 0.0
+) -> list[Hypothesis]:
     """Greedy search for beam size 1, beam search otherwise."""
     if beam_size == 1:
         return greedy_search(model, src, src_lengths, max_len_ratio)

@@ -5,7 +5,7 @@ Shapes: B batch, S source length, T target length, V target vocabulary.
 
 from __future__ import annotations
 
-from typing import NamedTuple, Optional
+from typing import NamedTuple
 
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -33,15 +33,17 @@ class Seq2Seq(nn.Module):
         self.decoder = decoder
         self.specials = specials
 
-    def start(self, src: Tensor, src_lengths: Tensor,
-              stepwise: bool = False) -> tuple[EncoderOutput, Memory, DecoderState]:
+    def start(
+        self, src: Tensor, src_lengths: Tensor, stepwise: bool = False
+    ) -> tuple[EncoderOutput, Memory, DecoderState]:
         """Encode a batch and prepare what decoding needs: the attention memory and the initial state.
         `stepwise` encodes through the reference path (packed torch RNN)."""
         encoded = self.encoder(src, src_lengths, packed=stepwise)
         return encoded, self.decoder.attention.memory(encoded), self.decoder.init_state(encoded)
 
-    def forward(self, src: Tensor, src_lengths: Tensor, trg_input: Tensor,
-                stepwise: bool = False) -> tuple[Tensor, Optional[Tensor]]:
+    def forward(
+        self, src: Tensor, src_lengths: Tensor, trg_input: Tensor, stepwise: bool = False
+    ) -> tuple[Tensor, Tensor | None]:
         """Teacher-forced pass: logits (B, T, V) for every target position, and attention weights (B, T, S).
         `stepwise` runs the reference path: packed torch RNN encoder, torch RNN decoder one step at a time."""
         _, memory, state = self.start(src, src_lengths, stepwise)
@@ -49,15 +51,15 @@ class Seq2Seq(nn.Module):
         return logits, weights
 
 
-def token_loss(logits: Tensor, trg_output: Tensor, pad_id: int,
-               label_smoothing: float = 0.0) -> tuple[Tensor, int]:
+def token_loss(logits: Tensor, trg_output: Tensor, pad_id: int, label_smoothing: float = 0.0) -> tuple[Tensor, int]:
     """Training loss: mean cross-entropy (in fp32) over the real target tokens, and their number.
 
     Args:
         logits: (B, T, V) from `Seq2Seq.forward`; trg_output: (B, T) y followed by EOS, padded with `pad_id`.
     """
-    loss = F.cross_entropy(logits.flatten(0, 1).float(), trg_output.flatten(), ignore_index=pad_id,
-                           label_smoothing=label_smoothing)
+    loss = F.cross_entropy(
+        logits.flatten(0, 1).float(), trg_output.flatten(), ignore_index=pad_id, label_smoothing=label_smoothing
+    )
     return loss, int((trg_output != pad_id).sum())
 
 
@@ -66,15 +68,41 @@ def count_parameters(module: nn.Module) -> int:
     return sum(p.numel() for p in module.parameters() if p.requires_grad)
 
 
-def build_model(model: ModelConfig, encoder: EncoderConfig, attention: AttentionConfig,
-                src_vocab_size: int, trg_vocab_size: int, specials: SpecialIds) -> Seq2Seq:
+def build_model(
+    model: ModelConfig,
+    encoder: EncoderConfig,
+    attention: AttentionConfig,
+    src_vocab_size: int,
+    trg_vocab_size: int,
+    specials: SpecialIds,
+) -> Seq2Seq:
     """Build the encoder-decoder for one arm; every arm gets the same sizes and initialisation from `model`."""
-    enc = Encoder(src_vocab_size, model.embedding_size, encoder.hidden_size, encoder.cell, encoder.num_layers,
-                  encoder.bidirectional, encoder.dropout, specials.pad)
+    enc = Encoder(
+        src_vocab_size,
+        model.embedding_size,
+        encoder.hidden_size,
+        encoder.cell,
+        encoder.num_layers,
+        encoder.bidirectional,
+        encoder.dropout,
+        specials.pad,
+    )
     arm = attention.build(query_size=model.hidden_size, value_size=enc.output_size)
-    dec = Decoder(trg_vocab_size, model.embedding_size, model.hidden_size, model.decoder_cell, model.decoder_layers,
-                  model.dropout, arm, enc.output_size, model.output_size, model.maxout, attention.input_feeding,
-                  model.tie_embeddings, specials.pad)
+    dec = Decoder(
+        trg_vocab_size,
+        model.embedding_size,
+        model.hidden_size,
+        model.decoder_cell,
+        model.decoder_layers,
+        model.dropout,
+        arm,
+        enc.output_size,
+        model.output_size,
+        model.maxout,
+        attention.input_feeding,
+        model.tie_embeddings,
+        specials.pad,
+    )
     seq2seq = Seq2Seq(enc, dec, specials)
     initialise(seq2seq, model.init)
     return seq2seq

@@ -11,12 +11,12 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import numpy as np
 
-from attention_nmt.attention_record import ATTENTION_FILE
 from attention_nmt.evaluation.alignments import heatmap_figure
+from attention_nmt.evaluation.attention_record import ATTENTION_FILE
 from attention_nmt.report.figures import figure_bytes, file_safe
 from attention_nmt.report.grouping import NO_ATTENTION, Comparison
 from attention_nmt.report.tables import Table
@@ -60,21 +60,32 @@ def heatmaps(comparison: Comparison, out: Path, stem: str) -> list[Heatmap]:
     return made
 
 
-def aer_table(comparison: Comparison) -> Optional[Table]:
+def aer_table(comparison: Comparison) -> Table | None:
     """Arm x slice AER (mean over seeds, lower is better); None when no run measured AER."""
-    measured = [(arm, [r.results["test"]["aer"] for r in arm.runs if "aer" in r.results.get("test", {})])
-                for arm in comparison.arms]
+    measured = [
+        (arm, [r.results["test"]["aer"] for r in arm.runs if "aer" in r.results.get("test", {})])
+        for arm in comparison.arms
+    ]
     measured = [(arm, aers) for arm, aers in measured if aers]
     if not measured:
         return None
     buckets = measured[0][1][0]["buckets"]
-    headers = ["arm", "seeds", f"all (links={measured[0][1][0]['links']})",
-               *(f"{b['label']} (links={b['n']})" for b in buckets)]
+    headers = [
+        "arm",
+        "seeds",
+        f"all (links={measured[0][1][0]['links']})",
+        *(f"{b['label']} (links={b['n']})" for b in buckets),
+    ]
     rows = []
     for arm, aers in measured:
         overall = np.mean([a["aer"] for a in aers])
         per_bucket = [[a["buckets"][k]["aer"] for a in aers] for k in range(len(buckets))]
-        rows.append([arm.label, str(len(aers)), f"{overall:.3f}",
-                     *("-" if None in values else f"{np.mean(values):.3f}" for values in per_bucket)])
+        rows.append(
+            [
+                arm.label,
+                str(len(aers)),
+                f"{overall:.3f}",
+                *("-" if None in values else f"{np.mean(values):.3f}" for values in per_bucket),
+            ]
+        )
     return headers, rows
-

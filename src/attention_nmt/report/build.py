@@ -18,22 +18,32 @@ from __future__ import annotations
 import csv
 import logging
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional, Sequence
 
-from attention_nmt.report.collect import OK, ReportError, Run, collect, is_run_folder
 from attention_nmt.report.attention import aer_table, heatmaps
+from attention_nmt.report.collect import OK, ReportError, Run, collect, is_run_folder
 from attention_nmt.report.curves import arm_curves, learning_curves_figure, still_learning
 from attention_nmt.report.figures import bleu_by_length_figure, figure_bytes, file_safe, save_figure
 from attention_nmt.report.grouping import make_comparisons
 from attention_nmt.report.html import Section, method_note, page
 from attention_nmt.report.scores import DEFAULT_SHORT_MAX_WORDS, ComparisonScores, score_comparison
 from attention_nmt.report.statistics import DEFAULT_RESAMPLES, DEFAULT_SEED
-from attention_nmt.report.tables import (Table, bleu_table, chrf_table, csv_rows, delta_table, drop_table,
-                                         length_ratio_table, runs_table, to_markdown, write_csv)
+from attention_nmt.report.tables import (
+    Table,
+    bleu_table,
+    chrf_table,
+    csv_rows,
+    delta_table,
+    drop_table,
+    length_ratio_table,
+    runs_table,
+    to_markdown,
+    write_csv,
+)
 from attention_nmt.report.verdict import DEFAULT_MIN_BLEU, Verdict, verdict
-from attention_nmt.tracking import multirun_group
+from attention_nmt.tracking.wandb_logger import multirun_group
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +59,7 @@ class Report:
     figures: dict[str, dict[str, Path]] = field(default_factory=dict)  # comparison name -> {"png", "svg"}
     curve_figures: dict[str, dict[str, Path]] = field(default_factory=dict)  # the same, for learning curves
     files: dict[str, Path] = field(default_factory=dict)  # "markdown", "csv", "runs", "html"
-    group: Optional[str] = None  # W&B group: the runs' experiment, else the multirun folder
+    group: str | None = None  # W&B group: the runs' experiment, else the multirun folder
 
     @property
     def scores(self) -> list[ComparisonScores]:
@@ -69,7 +79,7 @@ def default_out(paths: Sequence[Path]) -> Path:
     return Path(os.path.commonpath(parents)) / "report"
 
 
-def wandb_group(runs: Sequence[Run], paths: Sequence[Path]) -> Optional[str]:
+def wandb_group(runs: Sequence[Run], paths: Sequence[Path]) -> str | None:
     """The runs' shared `experiment_name` (as their W&B runs are grouped); else, for one multirun folder, the group
     training gave its jobs (multirun_<date>_<time>); else none."""
     experiments = {str(r.config.get("experiment_name")) for r in runs if r.config.get("experiment_name")}
@@ -80,8 +90,10 @@ def wandb_group(runs: Sequence[Run], paths: Sequence[Path]) -> Optional[str]:
     return None
 
 
-AER_CAPTION = ("Alignment error rate of the attention against the gold alignments (forced decoding of the "
-               "references; mean over seeds; lower is better)")
+AER_CAPTION = (
+    "Alignment error rate of the attention against the gold alignments (forced decoding of the "
+    "references; mean over seeds; lower is better)"
+)
 
 
 def _tables(scores: ComparisonScores) -> list[tuple[str, Table]]:
@@ -93,8 +105,12 @@ def _tables(scores: ComparisonScores) -> list[tuple[str, Table]]:
     if drops is not None:
         tables.append(("Drop with length (short-slice BLEU minus longest-bucket BLEU) and the interaction test", drops))
     tables.append(("chrF per arm (sacreBLEU, mean over seeds)", chrf_table(scores)))
-    tables.append(("Length ratio: hypothesis words / reference words (below 1 stops early, above 1 wanders)",
-                   length_ratio_table(scores)))
+    tables.append(
+        (
+            "Length ratio: hypothesis words / reference words (below 1 stops early, above 1 wanders)",
+            length_ratio_table(scores),
+        )
+    )
     return tables
 
 
@@ -106,9 +122,14 @@ def _unusable_note(runs: Sequence[Run]) -> list[str]:
     return [f"{len(bad)} of {len(runs)} runs are not in the figures and tables ({kinds}); see Runs below."]
 
 
-def build_report(paths: Sequence[Path], out: Optional[Path] = None, resamples: int = DEFAULT_RESAMPLES,
-                 seed: int = DEFAULT_SEED, short_max_words: int = DEFAULT_SHORT_MAX_WORDS,
-                 min_bleu: float = DEFAULT_MIN_BLEU) -> Report:
+def build_report(
+    paths: Sequence[Path],
+    out: Path | None = None,
+    resamples: int = DEFAULT_RESAMPLES,
+    seed: int = DEFAULT_SEED,
+    short_max_words: int = DEFAULT_SHORT_MAX_WORDS,
+    min_bleu: float = DEFAULT_MIN_BLEU,
+) -> Report:
     """Collect, score and write the report (module docstring). Raises ReportError when no run finished."""
     if resamples < 1:
         raise ReportError(f"--resamples={resamples}: must be a positive number of bootstrap resamples.")
@@ -143,15 +164,22 @@ def build_report(paths: Sequence[Path], out: Optional[Path] = None, resamples: i
         tables = _tables(scores)
         if (aer := aer_table(comparison)) is not None:
             tables.append((AER_CAPTION, aer))
-        maps = heatmaps(comparison, out, "attention" if len(comparisons) == 1 else f"attention_{file_safe(comparison.name)}")
-        report.sections.append(Section(scores, verdict(scores, min_bleu, learning), figure_bytes(fig, "png"), tables,
-                                       maps, curves_png))
+        maps = heatmaps(
+            comparison, out, "attention" if len(comparisons) == 1 else f"attention_{file_safe(comparison.name)}"
+        )
+        report.sections.append(
+            Section(scores, verdict(scores, min_bleu, learning), figure_bytes(fig, "png"), tables, maps, curves_png)
+        )
         for warning in scores.warnings:
             log.warning(warning)
     runs_tab = runs_table(runs, root)
     notes = _unusable_note(runs)
-    report.files = {"markdown": out / "report.md", "csv": out / "bleu.csv", "runs": out / "runs.csv",
-                    "html": out / "report.html"}
+    report.files = {
+        "markdown": out / "report.md",
+        "csv": out / "bleu.csv",
+        "runs": out / "runs.csv",
+        "html": out / "report.html",
+    }
     report.files["markdown"].write_text(markdown(report, runs_tab, notes, min_bleu), encoding="utf-8")
     write_csv(report.files["csv"], csv_rows(report.scores))
     _write_runs_csv(report.files["runs"], runs_tab)
@@ -165,9 +193,18 @@ def markdown(report: Report, runs_tab: Table, notes: Sequence[str], min_bleu: fl
     for section in report.sections:
         comparison = section.scores.comparison
         figure = report.figures[comparison.name]["png"].name
-        lines += [f"## {comparison.name}", "", f"Test set {comparison.test_id}: {len(comparison.rows)} sentences.", "",
-                  f"**{section.verdict.headline}**", "", *(f"- {d}" for d in section.verdict.details), "",
-                  f"![BLEU against source length]({figure})", ""]
+        lines += [
+            f"## {comparison.name}",
+            "",
+            f"Test set {comparison.test_id}: {len(comparison.rows)} sentences.",
+            "",
+            f"**{section.verdict.headline}**",
+            "",
+            *(f"- {d}" for d in section.verdict.details),
+            "",
+            f"![BLEU against source length]({figure})",
+            "",
+        ]
         if comparison.name in report.curve_figures:
             curves = report.curve_figures[comparison.name]["png"].name
             lines += [f"![Learning curves: validation BLEU and loss against updates]({curves})", ""]

@@ -10,8 +10,9 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Any
 
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
@@ -26,34 +27,67 @@ log = logging.getLogger("attention_nmt.report")
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="report.py", description="BLEU-against-source-length report of finished runs: "
-                                "figure, tables with bootstrap intervals and paired p-values, verdict, HTML page.")
+    p = argparse.ArgumentParser(
+        prog="report.py",
+        description="BLEU-against-source-length report of finished runs: "
+        "figure, tables with bootstrap intervals and paired p-values, verdict, HTML page.",
+    )
     p.add_argument("paths", nargs="+", type=Path, help="a multirun folder, or run folders (holding results.json)")
-    p.add_argument("--out", type=Path, default=None, help="report folder (default: <multirun folder>/report, or "
-                   "report/ next to the run folders)")
-    p.add_argument("--resamples", type=int, default=DEFAULT_RESAMPLES,
-                   help="bootstrap resamples (default: %(default)s)")
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="report folder (default: <multirun folder>/report, or report/ next to the run folders)",
+    )
+    p.add_argument(
+        "--resamples", type=int, default=DEFAULT_RESAMPLES, help="bootstrap resamples (default: %(default)s)"
+    )
     p.add_argument("--seed", type=int, default=DEFAULT_SEED, help="bootstrap seed (default: %(default)s)")
-    p.add_argument("--short-max-words", type=int, default=DEFAULT_SHORT_MAX_WORDS,
-                   help="the short reference slice of the drop and interaction test: sources of 1 to this many words "
-                   "(cut below the longest bucket; default: %(default)s)")
-    p.add_argument("--min-bleu", type=float, default=DEFAULT_MIN_BLEU,
-                   help="overall BLEU below which an arm is 'not trained enough to judge' (default: %(default)s)")
-    p.add_argument("--no-wandb", action="store_true", help="do not log the report as a W&B run (it is logged "
-                   "offline by default, online when logged in; WANDB_MODE=disabled also turns it off)")
+    p.add_argument(
+        "--short-max-words",
+        type=int,
+        default=DEFAULT_SHORT_MAX_WORDS,
+        help="the short reference slice of the drop and interaction test: sources of 1 to this many words "
+        "(cut below the longest bucket; default: %(default)s)",
+    )
+    p.add_argument(
+        "--min-bleu",
+        type=float,
+        default=DEFAULT_MIN_BLEU,
+        help="overall BLEU below which an arm is 'not trained enough to judge' (default: %(default)s)",
+    )
+    p.add_argument(
+        "--no-wandb",
+        action="store_true",
+        help="do not log the report as a W&B run (it is logged "
+        "offline by default, online when logged in; WANDB_MODE=disabled also turns it off)",
+    )
     return p
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="[%(levelname)s] %(name)s: %(message)s")
-    return run_report(args.paths, args.out, args.resamples, args.seed, use_wandb=not args.no_wandb,
-                      short_max_words=args.short_max_words, min_bleu=args.min_bleu)
+    return run_report(
+        args.paths,
+        args.out,
+        args.resamples,
+        args.seed,
+        use_wandb=not args.no_wandb,
+        short_max_words=args.short_max_words,
+        min_bleu=args.min_bleu,
+    )
 
 
-def run_report(paths: Sequence[Path], out: Optional[Path] = None, resamples: int = DEFAULT_RESAMPLES,
-               seed: int = DEFAULT_SEED, use_wandb: bool = True, short_max_words: int = DEFAULT_SHORT_MAX_WORDS,
-               min_bleu: float = DEFAULT_MIN_BLEU) -> int:
+def run_report(
+    paths: Sequence[Path],
+    out: Path | None = None,
+    resamples: int = DEFAULT_RESAMPLES,
+    seed: int = DEFAULT_SEED,
+    use_wandb: bool = True,
+    short_max_words: int = DEFAULT_SHORT_MAX_WORDS,
+    min_bleu: float = DEFAULT_MIN_BLEU,
+) -> int:
     """Build the report, log its verdicts, log it to W&B unless told not to; the exit status (2: no report)."""
     try:
         report = build_report(paths, out, resamples, seed, short_max_words, min_bleu)
@@ -86,8 +120,14 @@ class ReportWhenDone(Callback):
         try:
             run_report([sweep_dir], resamples=self.resamples, use_wandb=self.use_wandb)
         except Exception as e:  # the runs are complete; say how to make the report by hand
-            log.error("The report of %s failed (%s: %s); the runs are intact: python report.py %s",
-                      sweep_dir, type(e).__name__, e, sweep_dir)
+            log.error(
+                "The report of %s failed (%s: %s); the runs are intact: python report.py %s",
+                sweep_dir,
+                type(e).__name__,
+                e,
+                sweep_dir,
+            )
+
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -10,13 +10,14 @@ with its status, so the report can list the ones it cannot use.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Optional
+from typing import Any
 
 from attention_nmt.errors import ConfigError
-from attention_nmt.results import read_hypotheses
-from attention_nmt.tracking import flatten_config
+from attention_nmt.evaluation.results import read_hypotheses
+from attention_nmt.tracking.wandb_logger import flatten_config
 
 OK, FAILED, INCOMPLETE = "finished", "failed", "incomplete"
 RUN_MARKERS = ("results.json", "failed.json", ".hydra")
@@ -44,7 +45,7 @@ class Run:
         return self.status == OK
 
     @property
-    def seed(self) -> Optional[int]:
+    def seed(self) -> int | None:
         return self.config.get("seed")
 
     @property
@@ -62,8 +63,10 @@ def find_run_folders(paths: Iterable[Path]) -> list[Path]:
     found: list[Path] = []
     for path in map(Path, paths):
         if not path.is_dir():
-            raise ReportError(f"{path}: no such folder. Give a multirun folder (outputs/multirun/<date>/<time>) "
-                              "or run folders that hold results.json.")
+            raise ReportError(
+                f"{path}: no such folder. Give a multirun folder (outputs/multirun/<date>/<time>) "
+                "or run folders that hold results.json."
+            )
         if is_run_folder(path):
             found.append(path)
             continue
@@ -87,8 +90,12 @@ def read_run(path: Path) -> Run:
     if failed.exists() and not (results_path.exists() and results_path.stat().st_mtime > failed.stat().st_mtime):
         return Run(path, FAILED, _failure_reason(failed), config=_hydra_config(path))  # unless rerun since
     if not results_path.exists():
-        return Run(path, INCOMPLETE, "no results.json (killed, still running, or trained with test=false)",
-                   config=_hydra_config(path))
+        return Run(
+            path,
+            INCOMPLETE,
+            "no results.json (killed, still running, or trained with test=false)",
+            config=_hydra_config(path),
+        )
     try:
         results = json.loads(results_path.read_text(encoding="utf-8"))
         test = results["test"]
@@ -102,8 +109,13 @@ def read_run(path: Path) -> Run:
     except (OSError, ValueError, KeyError, TypeError) as e:
         return Run(path, INCOMPLETE, f"hypotheses.tsv unreadable ({type(e).__name__}: {e})", results, config=config)
     if len(rows) != test.get("n"):
-        return Run(path, INCOMPLETE, f"hypotheses.tsv has {len(rows)} rows but results.json counts {test.get('n')} "
-                   "test sentences", results, config=config)
+        return Run(
+            path,
+            INCOMPLETE,
+            f"hypotheses.tsv has {len(rows)} rows but results.json counts {test.get('n')} test sentences",
+            results,
+            config=config,
+        )
     return Run(path, OK, "", results, rows, config)
 
 
@@ -148,6 +160,8 @@ def collect(paths: Iterable[Path]) -> list[Run]:
     paths = list(paths)
     folders = find_run_folders(paths)
     if not folders:
-        raise ReportError(f"No run folders under {', '.join(map(str, paths))}: a run folder holds results.json, "
-                          "failed.json or .hydra/.")
+        raise ReportError(
+            f"No run folders under {', '.join(map(str, paths))}: a run folder holds results.json, "
+            "failed.json or .hydra/."
+        )
     return [read_run(folder) for folder in folders]

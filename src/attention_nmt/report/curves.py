@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import csv
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional, Sequence
 
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -34,13 +34,13 @@ class Curve:
     loss: np.ndarray
 
 
-def metrics_csv(run_dir: Path) -> Optional[Path]:
+def metrics_csv(run_dir: Path) -> Path | None:
     """The run's CSVLogger file: csv/metrics.csv, else the newest csv/<version>/metrics.csv; None without one."""
     found = [run_dir / "csv" / "metrics.csv", *sorted((run_dir / "csv").glob("*/metrics.csv"))]
     return next((p for p in found if p.is_file()), None)
 
 
-def read_curve(path: Path) -> Optional[Curve]:
+def read_curve(path: Path) -> Curve | None:
     """The validation rows of a metrics.csv (None when it has none or cannot be read)."""
     try:
         with path.open(encoding="utf-8", newline="") as f:
@@ -52,11 +52,12 @@ def read_curve(path: Path) -> Optional[Curve]:
         return None
     steps = sorted(by_step)
     loss = [float(by_step[s].get(VAL_LOSS) or "nan") for s in steps]
-    return Curve(np.array(steps, dtype=float) + 1, np.array([float(by_step[s][VAL_BLEU]) for s in steps]),
-                 np.array(loss))
+    return Curve(
+        np.array(steps, dtype=float) + 1, np.array([float(by_step[s][VAL_BLEU]) for s in steps]), np.array(loss)
+    )
 
 
-def mean_curve(curves: Sequence[Curve]) -> Optional[Curve]:
+def mean_curve(curves: Sequence[Curve]) -> Curve | None:
     """Mean over seeds at every update any seed validated at (over the seeds that did); None without curves."""
     if not curves:
         return None
@@ -80,7 +81,7 @@ def arm_curves(arms: Sequence[tuple[str, Sequence[Path]]]) -> dict[str, Curve]:
     return found
 
 
-def still_learning(label: str, curve: Curve) -> Optional[str]:
+def still_learning(label: str, curve: Curve) -> str | None:
     """The verdict's warning when the arm's last quarter of training gained more than a quarter of its final
     validation BLEU; None otherwise (or when there is no validation before the last quarter)."""
     updates, bleu = curve.updates, curve.bleu
@@ -94,8 +95,10 @@ def still_learning(label: str, curve: Curve) -> Optional[str]:
     before, final = float(np.interp(start, updates, bleu)), float(bleu[-1])
     if final <= 0 or final - before <= LAST_SHARE * final:
         return None
-    return (f"{label} is still learning fast (validation BLEU rose from {before:.2f} to {final:.2f} over the last "
-            "quarter of training): compare with care.")
+    return (
+        f"{label} is still learning fast (validation BLEU rose from {before:.2f} to {final:.2f} over the last "
+        "quarter of training): compare with care."
+    )
 
 
 def learning_curves_figure(curves: dict[str, Curve], title: str, arms: Sequence[str] = ()) -> Figure:

@@ -7,7 +7,7 @@ BLEU's tokenizer). A ratio well below 1 says a system stops early (truncates), w
 
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 from sacrebleu.metrics import CHRF
@@ -22,11 +22,11 @@ def chrf_stats(hypotheses: Sequence[str], references: Sequence[str]) -> np.ndarr
     return np.asarray(bleu.chrf_statistics(CHRF(), hypotheses, references), dtype=np.int64)
 
 
-def corpus_chrf(summed: np.ndarray) -> Optional[float]:
+def corpus_chrf(summed: np.ndarray) -> float | None:
     """Corpus chrF from summed statistics, exactly as `sacrebleu.corpus_chrf`; None for an empty slice."""
     return bleu.chrf_from_stats(CHRF(), summed.tolist())
 
 
-def length_ratio(bleu_stats: np.ndarray) -> Optional[float]:
+def length_ratio(bleu_stats: np.ndarray) -> float | None:
     """Hypothesis over reference words of a slice, from BLEU statistics [S, K] (columns hyp_len, ref_len)."""
     return bleu.length_ratio(int(bleu_stats[:, 0].sum()), int(bleu_stats[:, 1].sum()))

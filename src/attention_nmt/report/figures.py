@@ -38,13 +38,20 @@ def bleu_by_length_figure(scores: ComparisonScores) -> Figure:
         seeds = len(arm.arm.runs)
         name = f"{arm.arm.label} ({seeds} seed{'s' if seeds != 1 else ''}, all: {arm.overall.bleu:.2f})"
         marker = MARKERS[i % len(MARKERS)]
-        line, = bleu_ax.plot(xs, [b.bleu for b in buckets], marker=marker, linewidth=2, color=f"C{i}", label=name)
+        (line,) = bleu_ax.plot(xs, [b.bleu for b in buckets], marker=marker, linewidth=2, color=f"C{i}", label=name)
         colours[arm.arm.label] = colour = line.get_color()
-        bleu_ax.fill_between(xs, [b.ci[0] for b in buckets], [b.ci[1] for b in buckets], color=colour,
-                             alpha=0.18, linewidth=0)
+        bleu_ax.fill_between(
+            xs, [b.ci[0] for b in buckets], [b.ci[1] for b in buckets], color=colour, alpha=0.18, linewidth=0
+        )
         ratios = [(x, b.length_ratio) for x, b in zip(xs, buckets) if b.length_ratio is not None]
-        ratio_ax.plot([x for x, _ in ratios], [r for _, r in ratios], marker=marker, linewidth=2, color=colour,
-                      label=arm.arm.label)
+        ratio_ax.plot(
+            [x for x, _ in ratios],
+            [r for _, r in ratios],
+            marker=marker,
+            linewidth=2,
+            color=colour,
+            label=arm.arm.label,
+        )
         if arm.baseline is not None:
             _draw_delta(delta_ax, arm, xs, colour, marker)
     buckets = scores.arms[0].buckets
@@ -55,8 +62,11 @@ def bleu_by_length_figure(scores: ComparisonScores) -> Figure:
         ax.grid(alpha=0.3)
     bleu_ax.set_ylabel("BLEU (sacreBLEU)")
     bleu_ax.set_ylim(bottom=0)
-    bleu_ax.set_title(f"BLEU against source length: {scores.comparison.name}\n(mean over seeds; shaded: 95% "
-                      f"bootstrap interval, {scores.resamples} resamples, {scores.bootstrap})", fontsize=10)
+    bleu_ax.set_title(
+        f"BLEU against source length: {scores.comparison.name}\n(mean over seeds; shaded: 95% "
+        f"bootstrap interval, {scores.resamples} resamples, {scores.bootstrap})",
+        fontsize=10,
+    )
     bleu_ax.legend(fontsize=8, loc="best")
     delta_ax.axhline(0.0, color="black", linewidth=1)
     delta_ax.set_ylabel("BLEU minus `none` (paired, 95% interval)")
@@ -78,8 +88,16 @@ def _draw_delta(ax: Axes, arm: ArmScores, xs: list[float], colour: str, marker: 
     high = [b.delta_ci[1] - d for d, b in zip(deltas, arm.buckets)]
     found = arm.interaction
     extra = f"; interaction {found.value:+.2f} [{found.ci[0]:+.2f}, {found.ci[1]:+.2f}]" if found else ""
-    ax.errorbar(xs, deltas, yerr=[low, high], marker=marker, color=colour, linewidth=2, capsize=4,
-                label=f"{arm.arm.label} - {arm.baseline}{extra}")
+    ax.errorbar(
+        xs,
+        deltas,
+        yerr=[low, high],
+        marker=marker,
+        color=colour,
+        linewidth=2,
+        capsize=4,
+        label=f"{arm.arm.label} - {arm.baseline}{extra}",
+    )
 
 
 def figure_bytes(fig: Figure, fmt: str) -> bytes:

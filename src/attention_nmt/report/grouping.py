@@ -14,15 +14,30 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any
 
 from attention_nmt.report.collect import Run
 
 NO_ATTENTION = "none"
 # Config keys (or prefixes ending in ".") that never make two runs different arms.
-NOT_ARM_KEYS = ("seed", "paths.", "callbacks.", "logger.", "tags", "ckpt_path", "test", "trainer.enable_progress_bar",
-                "trainer.enable_model_summary", "trainer.log_every_n_steps", "trainer.accelerator", "trainer.devices",
-                "trainer.num_nodes", "trainer.strategy", "data.num_workers", "data.eval_batch_size")
+NOT_ARM_KEYS = (
+    "seed",
+    "paths.",
+    "callbacks.",
+    "logger.",
+    "tags",
+    "ckpt_path",
+    "test",
+    "trainer.enable_progress_bar",
+    "trainer.enable_model_summary",
+    "trainer.log_every_n_steps",
+    "trainer.accelerator",
+    "trainer.devices",
+    "trainer.num_nodes",
+    "trainer.strategy",
+    "data.num_workers",
+    "data.eval_batch_size",
+)
 
 
 @dataclass
@@ -57,7 +72,7 @@ class Comparison:
     def rows(self) -> list[dict[str, Any]]:
         return self.arms[0].runs[0].rows
 
-    def baseline(self, arm: Arm) -> Optional[Arm]:
+    def baseline(self, arm: Arm) -> Arm | None:
         """The `none` arm `arm` is compared with: the one agreeing on every non-attention key, else the only one."""
         if arm.attention == NO_ATTENTION:
             return None
@@ -76,7 +91,7 @@ def digest_test_set(run: Run) -> str:
     """A digest of what makes scores comparable: the test sentences, the buckets and BLEU's tokenization."""
     digest = hashlib.sha256()
     for row in run.rows:
-        digest.update(f"{row['src_words']}\t{row['source']}\t{row['reference']}\n".encode("utf-8"))
+        digest.update(f"{row['src_words']}\t{row['source']}\t{row['reference']}\n".encode())
     buckets = [(b["label"], b["lower"], b["upper"]) for b in run.results["test"]["buckets"]]
     digest.update(json.dumps([buckets, _scoring(run.results.get("bleu_signature", ""))]).encode("utf-8"))
     return digest.hexdigest()[:12]
@@ -113,15 +128,18 @@ def make_arms(runs: list[Run]) -> list[Arm]:
     """Runs grouped by every arm key whose value differs among the runs that have it (attention.name always
     counts). A key only some runs have (an evaluate run has no optim.*) does not split them by itself."""
     keys = sorted({k for run in runs for k in run.config if _is_arm_key(k)})
-    differing = [k for k in keys if k == "attention.name"
-                 or len({repr(run.config[k]) for run in runs if k in run.config}) > 1]
+    differing = [
+        k for k in keys if k == "attention.name" or len({repr(run.config[k]) for run in runs if k in run.config}) > 1
+    ]
     differing.sort(key=lambda k: (k != "attention.name", k))
     groups: dict[tuple, list[Run]] = {}
     for run in runs:
         setting = tuple((k, _freeze(run.config.get(k))) for k in differing)
         groups.setdefault(setting, []).append(run)
-    arms = [Arm(arm_label(setting), setting, sorted(members, key=lambda r: (str(r.seed), str(r.path))))
-            for setting, members in groups.items()]
+    arms = [
+        Arm(arm_label(setting), setting, sorted(members, key=lambda r: (str(r.seed), str(r.path))))
+        for setting, members in groups.items()
+    ]
     order = {NO_ATTENTION: 0, "additive": 1, "multiplicative": 2}
     return sorted(arms, key=lambda a: (order.get(a.attention, 3), a.label))
 
@@ -134,10 +152,15 @@ def make_comparisons(runs: list[Run]) -> list[Comparison]:
     comparisons = []
     for test_id, members in by_test.items():
         first = members[0]
-        comparisons.append(Comparison(
-            name=str(first.config.get("data.name", "test")), test_id=test_id,
-            buckets=[{k: b[k] for k in ("label", "lower", "upper")} for b in first.results["test"]["buckets"]],
-            signature=str(first.results.get("bleu_signature", "")), arms=make_arms(members)))
+        comparisons.append(
+            Comparison(
+                name=str(first.config.get("data.name", "test")),
+                test_id=test_id,
+                buckets=[{k: b[k] for k in ("label", "lower", "upper")} for b in first.results["test"]["buckets"]],
+                signature=str(first.results.get("bleu_signature", "")),
+                arms=make_arms(members),
+            )
+        )
     names = [c.name for c in comparisons]
     for comparison in comparisons:
         if names.count(comparison.name) > 1:

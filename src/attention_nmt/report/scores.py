@@ -21,17 +21,28 @@ length than the attention arm.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable, Optional
 
 import numpy as np
 
 from attention_nmt.evaluation.bleu import bucket_index
 from attention_nmt.report.diagnostics import chrf_stats, corpus_chrf, length_ratio
 from attention_nmt.report.grouping import Arm, Comparison
-from attention_nmt.report.statistics import (DEFAULT_RESAMPLES, DEFAULT_SEED, bleu_for_signature, corpus_bleu, holm,
-                                             mean_over_drawn_seeds, paired_p_value, percentile_interval,
-                                             resample_counts, resampled_bleu, seed_weights, sentence_stats)
+from attention_nmt.report.statistics import (
+    DEFAULT_RESAMPLES,
+    DEFAULT_SEED,
+    bleu_for_signature,
+    corpus_bleu,
+    holm,
+    mean_over_drawn_seeds,
+    paired_p_value,
+    percentile_interval,
+    resample_counts,
+    resampled_bleu,
+    seed_weights,
+    sentence_stats,
+)
 
 ALL = "all"
 REPORTED_TOLERANCE = 0.01  # BLEU points between results.json and the recomputation before a warning
@@ -45,21 +56,21 @@ class SliceScore:
     """One arm on one slice of the test set."""
 
     label: str  # "all" or a bucket label such as "51+"
-    lower: Optional[int]
-    upper: Optional[int]
+    lower: int | None
+    upper: int | None
     n: int  # sentences
     bleu: float  # mean over seeds of corpus BLEU
     ci: tuple[float, float]
     seed_bleus: list[float]
-    delta: Optional[float] = None  # bleu minus the baseline's; None for `none` itself or without a baseline
-    delta_ci: Optional[tuple[float, float]] = None
-    p_value: Optional[float] = None
-    p_holm: Optional[float] = None  # Holm-corrected over the compared arms; set on the longest bucket only
-    chrf: Optional[float] = None  # mean over seeds of corpus chrF
-    length_ratio: Optional[float] = None  # mean over seeds of hypothesis words / reference words
+    delta: float | None = None  # bleu minus the baseline's; None for `none` itself or without a baseline
+    delta_ci: tuple[float, float] | None = None
+    p_value: float | None = None
+    p_holm: float | None = None  # Holm-corrected over the compared arms; set on the longest bucket only
+    chrf: float | None = None  # mean over seeds of corpus chrF
+    length_ratio: float | None = None  # mean over seeds of hypothesis words / reference words
 
     @property
-    def seed_sd(self) -> Optional[float]:
+    def seed_sd(self) -> float | None:
         return float(np.std(self.seed_bleus, ddof=1)) if len(self.seed_bleus) > 1 else None
 
 
@@ -96,11 +107,11 @@ class Interaction:
 @dataclass
 class ArmScores:
     arm: Arm
-    baseline: Optional[str]  # label of the `none` arm it is compared with
+    baseline: str | None  # label of the `none` arm it is compared with
     num_parameters: list[int]  # distinct counts among its runs (one, normally)
     slices: list[SliceScore] = field(default_factory=list)  # ALL first, then buckets in length order
-    drop: Optional[Drop] = None  # None with fewer than two buckets or no short slice below the longest
-    interaction: Optional[Interaction] = None  # attention arms with a baseline and a drop only
+    drop: Drop | None = None  # None with fewer than two buckets or no short slice below the longest
+    interaction: Interaction | None = None  # attention arms with a baseline and a drop only
 
     @property
     def overall(self) -> SliceScore:
@@ -145,8 +156,13 @@ def short_slice(comparison: Comparison, short_max_words: int, longest: dict) -> 
     return f"1-{limit}", members
 
 
-def score_comparison(comparison: Comparison, resamples: int = DEFAULT_RESAMPLES, seed: int = DEFAULT_SEED,
-                     short_max_words: int = DEFAULT_SHORT_MAX_WORDS, resample_seeds: bool = True) -> ComparisonScores:
+def score_comparison(
+    comparison: Comparison,
+    resamples: int = DEFAULT_RESAMPLES,
+    seed: int = DEFAULT_SEED,
+    short_max_words: int = DEFAULT_SHORT_MAX_WORDS,
+    resample_seeds: bool = True,
+) -> ComparisonScores:
     """BLEU, intervals, differences, p-values, drops and interactions of every arm (module docstring).
     `resample_seeds=False` keeps the sentence-only bootstrap even with several seeds per arm."""
     references = [row["reference"] for row in comparison.rows]
@@ -155,10 +171,20 @@ def score_comparison(comparison: Comparison, resamples: int = DEFAULT_RESAMPLES,
     systems = sentence_stats(bleu, [[r["hypothesis"] for r in run.rows] for run in runs])
     stats = {id(run): system for run, system in zip(runs, systems)}
     chrfs = {id(run): chrf_stats([r["hypothesis"] for r in run.rows], references) for run in runs}
-    arms = [ArmScores(arm, getattr(comparison.baseline(arm), "label", None),
-                      sorted({int(r.results.get("num_parameters", 0)) for r in arm.runs})) for arm in comparison.arms]
-    weights = {a.arm.label: seed_weights(len(a.arm.runs) if resample_seeds else 1, resamples,
-                                         np.random.default_rng([seed, _SEED_STREAM + i])) for i, a in enumerate(arms)}
+    arms = [
+        ArmScores(
+            arm,
+            getattr(comparison.baseline(arm), "label", None),
+            sorted({int(r.results.get("num_parameters", 0)) for r in arm.runs}),
+        )
+        for arm in comparison.arms
+    ]
+    weights = {
+        a.arm.label: seed_weights(
+            len(a.arm.runs) if resample_seeds else 1, resamples, np.random.default_rng([seed, _SEED_STREAM + i])
+        )
+        for i, a in enumerate(arms)
+    }
 
     def resampled(scores: ArmScores, members: np.ndarray, counts: np.ndarray) -> tuple[list[float], np.ndarray]:
         """Each seed's corpus BLEU on `members`, and the arm's value on each resample."""
@@ -173,11 +199,19 @@ def score_comparison(comparison: Comparison, resamples: int = DEFAULT_RESAMPLES,
         for scores in arms:
             seed_bleus, samples[scores.arm.label] = resampled(scores, members, counts)
             runs_of = scores.arm.runs
-            scores.slices.append(SliceScore(
-                bucket["label"], bucket["lower"], bucket["upper"], len(members), float(np.mean(seed_bleus)),
-                percentile_interval(samples[scores.arm.label]), seed_bleus,
-                chrf=_mean([corpus_chrf(chrfs[id(r)][members].sum(0)) for r in runs_of]),
-                length_ratio=_mean([length_ratio(stats[id(r)][members]) for r in runs_of])))
+            scores.slices.append(
+                SliceScore(
+                    bucket["label"],
+                    bucket["lower"],
+                    bucket["upper"],
+                    len(members),
+                    float(np.mean(seed_bleus)),
+                    percentile_interval(samples[scores.arm.label]),
+                    seed_bleus,
+                    chrf=_mean([corpus_chrf(chrfs[id(r)][members].sum(0)) for r in runs_of]),
+                    length_ratio=_mean([length_ratio(stats[id(r)][members]) for r in runs_of]),
+                )
+            )
         for scores in arms:
             if scores.baseline is not None:
                 mine, base = scores.slices[-1], next(a for a in arms if a.arm.label == scores.baseline).slices[-1]
@@ -194,12 +228,25 @@ def score_comparison(comparison: Comparison, resamples: int = DEFAULT_RESAMPLES,
     labels = {bucket["label"] for bucket, _ in slices}
     empty = [b["label"] for b in comparison.buckets if b["label"] not in labels]
     several = resample_seeds and any(len(a.arm.runs) > 1 for a in arms)
-    return ComparisonScores(comparison, arms, resamples, seed, empty, _repeated_seeds(arms) + _disagreements(arms),
-                            SEEDS_AND_SENTENCES if several else SENTENCES, short_max_words)
+    return ComparisonScores(
+        comparison,
+        arms,
+        resamples,
+        seed,
+        empty,
+        _repeated_seeds(arms) + _disagreements(arms),
+        SEEDS_AND_SENTENCES if several else SENTENCES,
+        short_max_words,
+    )
 
 
-def _drops(arms: list[ArmScores], short: tuple[str, np.ndarray], counts: np.ndarray,
-           long_samples: dict[str, np.ndarray], resampled: Callable) -> None:
+def _drops(
+    arms: list[ArmScores],
+    short: tuple[str, np.ndarray],
+    counts: np.ndarray,
+    long_samples: dict[str, np.ndarray],
+    resampled: Callable,
+) -> None:
     """Each arm's drop (short slice minus longest bucket) and each attention arm's interaction, in place.
     `long_samples` are the arms' resampled values on the longest bucket, `counts` the short slice's resamples."""
     label, members = short
@@ -210,17 +257,25 @@ def _drops(arms: list[ArmScores], short: tuple[str, np.ndarray], counts: np.ndar
     for scores in arms:
         seed_bleus, short_samples = resampled(scores, members, counts)
         drops[scores.arm.label] = short_samples - long_samples[scores.arm.label]
-        scores.drop = Drop(label, len(members), longest.label, longest.n, float(np.mean(seed_bleus)),
-                           scores.buckets[-1].bleu, percentile_interval(drops[scores.arm.label]))
+        scores.drop = Drop(
+            label,
+            len(members),
+            longest.label,
+            longest.n,
+            float(np.mean(seed_bleus)),
+            scores.buckets[-1].bleu,
+            percentile_interval(drops[scores.arm.label]),
+        )
     for scores in arms:
         if scores.baseline is not None:
             base = next(a for a in arms if a.arm.label == scores.baseline)
             differences = drops[scores.baseline] - drops[scores.arm.label]
-            scores.interaction = Interaction(base.drop.value - scores.drop.value, percentile_interval(differences),
-                                             paired_p_value(differences))
+            scores.interaction = Interaction(
+                base.drop.value - scores.drop.value, percentile_interval(differences), paired_p_value(differences)
+            )
 
 
-def _mean(values: list[Optional[float]]) -> Optional[float]:
+def _mean(values: list[float | None]) -> float | None:
     known = [v for v in values if v is not None]
     return float(np.mean(known)) if known else None
 
@@ -232,8 +287,10 @@ def _repeated_seeds(arms: list[ArmScores]) -> list[str]:
         seeds = scores.arm.seeds
         for repeated in sorted({str(s) for s in seeds if seeds.count(s) > 1}):
             paths = ", ".join(str(r.path) for r in scores.arm.runs if str(r.seed) == repeated)
-            warnings.append(f"{scores.arm.label}: seed {repeated} appears in several runs ({paths}); they are "
-                            "averaged as if they were different seeds. Leave one out if they repeat each other.")
+            warnings.append(
+                f"{scores.arm.label}: seed {repeated} appears in several runs ({paths}); they are "
+                "averaged as if they were different seeds. Leave one out if they repeat each other."
+            )
     return warnings
 
 
@@ -246,7 +303,9 @@ def _disagreements(arms: list[ArmScores]) -> list[str]:
             reported = {ALL: test["bleu"], **{b["label"]: b["bleu"] for b in test["buckets"]}}
             for piece in scores.slices:
                 if abs(reported.get(piece.label, piece.seed_bleus[i]) - piece.seed_bleus[i]) > REPORTED_TOLERANCE:
-                    warnings.append(f"{run.path}: results.json gives BLEU {reported[piece.label]:.2f} on "
-                                    f"{piece.label} but its hypotheses.tsv scores {piece.seed_bleus[i]:.2f}; "
-                                    "the report uses the latter.")
+                    warnings.append(
+                        f"{run.path}: results.json gives BLEU {reported[piece.label]:.2f} on "
+                        f"{piece.label} but its hypotheses.tsv scores {piece.seed_bleus[i]:.2f}; "
+                        "the report uses the latter."
+                    )
     return warnings

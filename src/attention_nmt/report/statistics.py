@@ -17,7 +17,7 @@ Shapes: `S` sentences in a slice, `B` resamples, `R` seeds of an arm, `K = 10` s
 
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 from sacrebleu.metrics import BLEU
@@ -27,13 +27,17 @@ DEFAULT_SEED = 12345  # sacreBLEU's default bootstrap seed
 CONFIDENCE = 0.95
 
 
-def bleu_for_signature(signature: str, references: Optional[Sequence[str]] = None) -> BLEU:
+def bleu_for_signature(signature: str, references: Sequence[str] | None = None) -> BLEU:
     """A sacreBLEU scorer configured like the one that wrote `signature` (tok, case, smooth), holding the
     single-reference test set `references` (tokenized once, for every system scored against it)."""
     fields = dict(part.split(":", 1) for part in signature.split("|") if ":" in part)
-    return BLEU(tokenize=fields.get("tok", "13a"), lowercase=fields.get("case") == "lc",
-                smooth_method=fields.get("smooth", "exp"), force=True,
-                references=[list(references)] if references else None)
+    return BLEU(
+        tokenize=fields.get("tok", "13a"),
+        lowercase=fields.get("case") == "lc",
+        smooth_method=fields.get("smooth", "exp"),
+        force=True,
+        references=[list(references)] if references else None,
+    )
 
 
 def sentence_stats(bleu: BLEU, systems: Sequence[Sequence[str]]) -> list[np.ndarray]:
@@ -41,8 +45,9 @@ def sentence_stats(bleu: BLEU, systems: Sequence[Sequence[str]]) -> list[np.ndar
     `bleu` holds (see `bleu_for_signature`); empty when it holds none (an empty test set)."""
     if not bleu._ref_cache:
         return [np.zeros((0, 10), dtype=np.int64) for _ in systems]
-    return [np.asarray(bleu._extract_corpus_statistics(list(hypotheses), None), dtype=np.int64)
-            for hypotheses in systems]
+    return [
+        np.asarray(bleu._extract_corpus_statistics(list(hypotheses), None), dtype=np.int64) for hypotheses in systems
+    ]
 
 
 def corpus_bleu(bleu: BLEU, summed: np.ndarray) -> float:

@@ -10,7 +10,7 @@ checkpoint is self-contained: hyperparameters rebuild the network and the tokeni
 from __future__ import annotations
 
 import time
-from typing import Any, Optional
+from typing import Any
 
 import lightning as L
 import torch
@@ -23,32 +23,46 @@ from attention_nmt.evaluation.bleu import BucketedBLEU
 from attention_nmt.model.config import AttentionConfig, DecodingConfig, EncoderConfig, ModelConfig
 from attention_nmt.model.search import Hypothesis, search
 from attention_nmt.model.seq2seq import build_model, count_parameters, token_loss
-from attention_nmt.optim import OptimConfig
-from attention_nmt.schema import from_plain
+from attention_nmt.stored_config import from_plain
+from attention_nmt.training.optim import OptimConfig
 
 
 class TranslationModule(L.LightningModule):
     """Wraps a `Seq2Seq` for one arm. Constructor arguments are plain dicts so the checkpoint stays portable."""
 
-    def __init__(self, model: dict, encoder: dict, attention: dict, optim: dict, decoding: dict,
-                 bucket_edges: list[int], src_vocab_size: int, trg_vocab_size: int,
-                 data: Optional[dict] = None) -> None:
+    def __init__(
+        self,
+        model: dict,
+        encoder: dict,
+        attention: dict,
+        optim: dict,
+        decoding: dict,
+        bucket_edges: list[int],
+        src_vocab_size: int,
+        trg_vocab_size: int,
+        data: dict | None = None,
+    ) -> None:
         """Args are `schema.to_plain` dicts; `data` is stored only so evaluation can default to the same corpus."""
         super().__init__()
         self.save_hyperparameters()
         model_cfg = from_plain(model, ModelConfig)
         self.optim_cfg = from_plain(optim, OptimConfig)
         self.decoding = from_plain(decoding, DecodingConfig)
-        self.model = build_model(model_cfg, from_plain(encoder, EncoderConfig),
-                                 from_plain(attention, AttentionConfig), src_vocab_size, trg_vocab_size,
-                                 SPECIAL_IDS)
+        self.model = build_model(
+            model_cfg,
+            from_plain(encoder, EncoderConfig),
+            from_plain(attention, AttentionConfig),
+            src_vocab_size,
+            trg_vocab_size,
+            SPECIAL_IDS,
+        )
         self.num_parameters = count_parameters(self.model)
         self.val_bleu = BucketedBLEU(bucket_edges)
         self.test_bleu = BucketedBLEU(bucket_edges, chrf=True)  # + chrF and length ratio per bucket
-        self.tokenizers: Optional[tuple[Tokenizer, Tokenizer]] = None
+        self.tokenizers: tuple[Tokenizer, Tokenizer] | None = None
         self.test_rows: list[tuple[int, str]] = []  # (index in the test split, hypothesis)
         self.train_tokens = 0
-        self._last_time: Optional[float] = None
+        self._last_time: float | None = None
 
     # ---- training ---------------------------------------------------------------------------------------
     def _loss(self, batch: Batch) -> tuple[torch.Tensor, int]:
@@ -58,9 +72,11 @@ class TranslationModule(L.LightningModule):
     def training_step(self, batch: Batch, batch_idx: int) -> torch.Tensor:
         loss, tokens = self._loss(batch)
         if not torch.isfinite(loss):
-            raise FloatingPointError(f"training loss became {loss.item()} at global step {self.global_step}; "
-                                     "lower optim.lr or check the data. The last good checkpoint is in the "
-                                     "run's checkpoints/ folder (last.ckpt).")
+            raise FloatingPointError(
+                f"training loss became {loss.item()} at global step {self.global_step}; "
+                "lower optim.lr or check the data. The last good checkpoint is in the "
+                "run's checkpoints/ folder (last.ckpt)."
+            )
         self.train_tokens += tokens
         now = time.perf_counter()
         if self._last_time is not None:
@@ -123,5 +139,7 @@ class TranslationModule(L.LightningModule):
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         if "tokenizers" in checkpoint:
-            self.tokenizers = (Tokenizer.from_str(checkpoint["tokenizers"]["src"]),
-                               Tokenizer.from_str(checkpoint["tokenizers"]["trg"]))
+            self.tokenizers = (
+                Tokenizer.from_str(checkpoint["tokenizers"]["src"]),
+                Tokenizer.from_str(checkpoint["tokenizers"]["trg"]),
+            )

@@ -18,8 +18,9 @@ import logging
 import os
 import subprocess
 import sys
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, Iterator, Optional, Sequence, Union
+from typing import Any
 
 import torch.distributed as dist
 from hydra.core.hydra_config import HydraConfig
@@ -60,28 +61,37 @@ def hydra_job_command(local_rank: int) -> tuple[list[str], str]:
     hydra_cfg = HydraConfig.get()
     launcher_target = str((hydra_cfg.get("launcher") or {}).get("_target_", ""))
     if "joblib" in launcher_target.lower():
-        raise ConfigError("trainer.strategy=ddp re-runs the training script for each rank, which a joblib worker "
-                          "cannot do. Run DDP jobs with the default launcher (drop hydra/launcher=joblib) or "
-                          "hydra/launcher=slurm.")
+        raise ConfigError(
+            "trainer.strategy=ddp re-runs the training script for each rank, which a joblib worker "
+            "cannot do. Run DDP jobs with the default launcher (drop hydra/launcher=joblib) or "
+            "hydra/launcher=slurm."
+        )
     if __main__.__spec__ is None:
         command = [sys.executable, to_absolute_path(sys.argv[0])]
     else:
         command = [sys.executable, "-m", __main__.__spec__.name]
     args = get_args_parser().parse_args(sys.argv[1:])
-    for flag, value in (("--config-path", args.config_path), ("--config-name", args.config_name),
-                        ("--config-dir", args.config_dir)):
+    for flag, value in (
+        ("--config-path", args.config_path),
+        ("--config-name", args.config_name),
+        ("--config-dir", args.config_dir),
+    ):
         if value is not None:
             command.append(f"{flag}={value}")
     command += list(hydra_cfg.overrides.task)
-    command += [f"hydra.run.dir={quote_override_value(hydra_cfg.runtime.output_dir)}", "hydra.output_subdir=null",
-                f"hydra.job.name={hydra_cfg.job.name}_rank{local_rank}", "hydra.mode=RUN"]
+    command += [
+        f"hydra.run.dir={quote_override_value(hydra_cfg.runtime.output_dir)}",
+        "hydra.output_subdir=null",
+        f"hydra.job.name={hydra_cfg.job.name}_rank{local_rank}",
+        "hydra.mode=RUN",
+    ]
     return command, hydra_cfg.runtime.cwd
 
 
 class HydraJobLauncher(_SubprocessScriptLauncher):
     """Lightning's script launcher, with children that run only the current Hydra job (see module docstring)."""
 
-    def launch(self, function: Any, *args: Any, trainer: Optional[Any] = None, **kwargs: Any) -> Any:
+    def launch(self, function: Any, *args: Any, trainer: Any | None = None, **kwargs: Any) -> Any:
         self.cluster_environment.validate_settings(num_devices=self.num_processes, num_nodes=self.num_nodes)
         if not self.cluster_environment.creates_processes_externally:
             self._start_children()
@@ -93,8 +103,13 @@ class HydraJobLauncher(_SubprocessScriptLauncher):
         self._check_can_spawn_children()
         self.procs = []
         env = self.cluster_environment
-        os.environ.update(MASTER_ADDR=env.main_address, MASTER_PORT=str(env.main_port), NODE_RANK=str(env.node_rank()),
-                          LOCAL_RANK=str(env.local_rank()), WORLD_SIZE=str(self.num_processes * self.num_nodes))
+        os.environ.update(
+            MASTER_ADDR=env.main_address,
+            MASTER_PORT=str(env.main_port),
+            NODE_RANK=str(env.node_rank()),
+            LOCAL_RANK=str(env.local_rank()),
+            WORLD_SIZE=str(self.num_processes * self.num_nodes),
+        )
         for local_rank in range(1, self.num_processes):
             child_env = {**os.environ, "LOCAL_RANK": str(local_rank)}
             if HydraConfig.initialized():
@@ -115,7 +130,7 @@ class HydraJobDDPStrategy(DDPStrategy):
             super()._configure_launcher()
 
 
-def resolve_strategy(name: Union[str, Strategy]) -> Union[str, Strategy]:
+def resolve_strategy(name: str | Strategy) -> str | Strategy:
     """`trainer.strategy`, with Lightning's script-launched DDP strategies ("ddp", "ddp_find_unused_parameters_true")
     replaced by their Hydra-aware equivalent; every other choice is passed to Lightning unchanged."""
     if not isinstance(name, str) or name not in StrategyRegistry:
@@ -174,4 +189,3 @@ def gather_objects(items: Sequence[Any]) -> list[Any]:
     parts: list[Any] = [None] * dist.get_world_size()
     dist.all_gather_object(parts, list(items))
     return [item for part in parts for item in part]
-

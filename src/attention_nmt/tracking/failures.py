@@ -29,7 +29,7 @@ from hydra.experimental.callback import Callback
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
-from attention_nmt.results import write_text_atomically
+from attention_nmt.evaluation.results import write_text_atomically
 
 log = logging.getLogger(__name__)
 
@@ -44,9 +44,15 @@ def write_json_atomically(path: Path, data: Any) -> None:
 
 def failure_record(error: BaseException, overrides: list[str], job: dict[str, Any]) -> dict[str, Any]:
     """What failed.json holds for one failed job."""
-    return {"status": "failed", "error": type(error).__name__, "message": str(error),
-            "traceback": "".join(traceback.format_exception(error)), "overrides": list(overrides), "job": job,
-            "time": datetime.datetime.now().isoformat(timespec="seconds")}
+    return {
+        "status": "failed",
+        "error": type(error).__name__,
+        "message": str(error),
+        "traceback": "".join(traceback.format_exception(error)),
+        "overrides": list(overrides),
+        "job": job,
+        "time": datetime.datetime.now().isoformat(timespec="seconds"),
+    }
 
 
 class RecordFailures(Callback):
@@ -61,8 +67,9 @@ class RecordFailures(Callback):
             job = {"num": hydra_cfg.job.get("num"), "name": hydra_cfg.job.name, "output_dir": str(out_dir)}
             out_dir.mkdir(parents=True, exist_ok=True)
             write_json_atomically(record, failure_record(error, job_return.overrides or [], job))
-            log.error("Job failed (%s: %s); error, traceback and overrides are in %s", type(error).__name__, error,
-                      record)
+            log.error(
+                "Job failed (%s: %s); error, traceback and overrides are in %s", type(error).__name__, error, record
+            )
         else:
             record.unlink(missing_ok=True)  # this folder's earlier failure was resumed or rerun successfully
         if hydra_cfg.mode == RunMode.MULTIRUN:
@@ -88,8 +95,14 @@ def summarize_sweep(sweep_dir: Path) -> list[dict[str, Any]]:
         failed = []
         for path in sorted(sweep_dir.glob(f"*/{FAILED}")):
             record = json.loads(path.read_text(encoding="utf-8"))
-            failed.append({"folder": path.parent.name, "overrides": record["overrides"], "error": record["error"],
-                           "message": record["message"]})
+            failed.append(
+                {
+                    "folder": path.parent.name,
+                    "overrides": record["overrides"],
+                    "error": record["error"],
+                    "message": record["message"],
+                }
+            )
         summary = sweep_dir / SWEEP_FAILURES
         if failed:
             write_json_atomically(summary, failed)

@@ -1,6 +1,6 @@
 """W&B sweep files as Hydra multiruns: one grid, two ways to run it.
 
-`python -m attention_nmt.sweeps sweeps/bottleneck.yaml` prints the `train.py -m ...` command that runs
+`python -m attention_nmt.tracking.sweeps sweeps/bottleneck.yaml` prints the `train.py -m ...` command that runs
 the sweep file's grid locally (no W&B account needed); `--run` runs it, with any extra Hydra overrides
 appended. Each job then logs its own W&B run, grouped under the sweep's experiment name.
 
@@ -14,8 +14,9 @@ import argparse
 import shlex
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import yaml
 
@@ -31,8 +32,10 @@ def load_sweep(path: Path) -> dict[str, Any]:
     try:
         sweep = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as error:
-        raise ConfigError(f"{path}: not valid YAML ({error}). Quote W&B macros in flow lists, or write the "
-                          "command as a block list (one `- item` per line).") from None
+        raise ConfigError(
+            f"{path}: not valid YAML ({error}). Quote W&B macros in flow lists, or write the "
+            "command as a block list (one `- item` per line)."
+        ) from None
     if not isinstance(sweep, dict) or not isinstance(sweep.get("parameters"), dict):
         raise ConfigError(f"{path}: not a W&B sweep configuration (a mapping with `method` and `parameters`).")
     return sweep
@@ -58,9 +61,11 @@ def fixed_arguments(sweep: dict[str, Any]) -> list[str]:
 def multirun_overrides(sweep: dict[str, Any], path: Path) -> list[str]:
     """The Hydra multirun overrides (`key=v1,v2` per parameter, then the fixed ones) of a grid sweep."""
     if sweep.get("method") != "grid":
-        raise ConfigError(f"{path}: method={sweep.get('method')} draws its values on the W&B server; only grid "
-                          "sweeps run as a Hydra multirun. Run it with `wandb sweep` + `wandb agent`, or search "
-                          "locally with `python train.py -m hparams_search=optuna`.")
+        raise ConfigError(
+            f"{path}: method={sweep.get('method')} draws its values on the W&B server; only grid "
+            "sweeps run as a Hydra multirun. Run it with `wandb sweep` + `wandb agent`, or search "
+            "locally with `python train.py -m hparams_search=optuna`."
+        )
     overrides = []
     for name, spec in sweep["parameters"].items():
         if "values" in spec:
@@ -80,7 +85,9 @@ def multirun_command(path: Path, extra: Sequence[str] = ()) -> list[str]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m attention_nmt.sweeps", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m attention_nmt.tracking.sweeps", description=__doc__.split("\n\n")[0]
+    )
     parser.add_argument("sweep_file", type=Path, help="a W&B sweep YAML with method: grid, e.g. sweeps/bottleneck.yaml")
     parser.add_argument("overrides", nargs="*", help="extra Hydra overrides for every job, e.g. trainer.max_steps=100")
     parser.add_argument("--run", action="store_true", help="run the multirun instead of printing it")

@@ -10,16 +10,17 @@
 - `log_model` works offline too: Lightning refuses `offline=True` with `log_model`, so the mode is
   passed to `wandb.init` instead and the artifact is written to the offline run for a later sync.
 
-`WandbMedia` is the callback that sends attention heatmaps (one key per sentence) at every validation and, after testing,
-the BLEU-by-source-length table and line chart and the summary (signature, parameter count).
+`WandbMedia` is the callback that sends attention heatmaps (one key per sentence) at every validation and, after
+testing, the BLEU-by-source-length table and line chart and the summary (signature, parameter count).
 """
 
 from __future__ import annotations
 
 import netrc
 import os
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Mapping, Optional, Sequence
+from typing import Any
 from urllib.parse import urlparse
 
 import lightning as L
@@ -27,8 +28,8 @@ import numpy as np
 from lightning.pytorch.loggers import WandbLogger
 from lightning.pytorch.utilities import rank_zero_only
 
-from attention_nmt.attention_record import heatmap_sentences, pick_by_length
 from attention_nmt.evaluation.alignments import figure_pixels, heatmap_figure
+from attention_nmt.evaluation.attention_record import heatmap_sentences, pick_by_length
 from attention_nmt.evaluation.bleu import bucket_middles
 
 ARM_KEYS = ("attention.name", "encoder.name", "data.name")  # the run's tags, in this order
@@ -67,7 +68,7 @@ def flatten_config(config: Mapping[str, Any], prefix: str = "") -> dict[str, Any
     return flat
 
 
-def default_group(experiment: Optional[str]) -> Optional[str]:
+def default_group(experiment: str | None) -> str | None:
     """The experiment's name; else, inside a Hydra multirun, its folder (date_time); else no group."""
     if experiment and experiment != "default":
         return experiment
@@ -91,7 +92,7 @@ def default_job_type() -> str:
     return HydraConfig.get().job.name if HydraConfig.initialized() else "train"
 
 
-def run_name(flat_config: Mapping[str, Any]) -> Optional[str]:
+def run_name(flat_config: Mapping[str, Any]) -> str | None:
     """additive-bigru-bible-s1: the arm, encoder, data and seed, readable in the run list."""
     parts = [str(flat_config[k]) for k in ARM_KEYS if k in flat_config]
     if "seed" in flat_config:
@@ -102,13 +103,29 @@ def run_name(flat_config: Mapping[str, Any]) -> Optional[str]:
 class TrackedWandbLogger(WandbLogger):
     """Lightning's WandbLogger with this project's mode, grouping, naming and flat config (module docstring)."""
 
-    def __init__(self, project: str, save_dir: str, job_type: Optional[str] = None, group: Optional[str] = None,
-                 experiment_name: Optional[str] = None, tags: Sequence[str] = (), mode: Optional[str] = None,
-                 log_model: bool | str = False, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        project: str,
+        save_dir: str,
+        job_type: str | None = None,
+        group: str | None = None,
+        experiment_name: str | None = None,
+        tags: Sequence[str] = (),
+        mode: str | None = None,
+        log_model: bool | str = False,
+        **kwargs: Any,
+    ) -> None:
         Path(save_dir).mkdir(parents=True, exist_ok=True)
-        super().__init__(project=project, save_dir=save_dir, job_type=job_type or default_job_type(),
-                         group=group or default_group(experiment_name), tags=list(tags or []),
-                         mode=mode or wandb_mode(), log_model=log_model, **kwargs)
+        super().__init__(
+            project=project,
+            save_dir=save_dir,
+            job_type=job_type or default_job_type(),
+            group=group or default_group(experiment_name),
+            tags=list(tags or []),
+            mode=mode or wandb_mode(),
+            log_model=log_model,
+            **kwargs,
+        )
         self._named = False  # set once a config has named and tagged the run
 
     @rank_zero_only
@@ -117,8 +134,9 @@ class TrackedWandbLogger(WandbLogger):
         flat = flatten_config(params if isinstance(params, Mapping) else vars(params))
         if not self._named and ARM_KEYS[0] in flat:
             name = self._wandb_init.get("name") or run_name(flat)
-            tags = list(dict.fromkeys([*(str(flat[k]) for k in ARM_KEYS if k in flat),
-                                       *self._wandb_init.get("tags", [])]))
+            tags = list(
+                dict.fromkeys([*(str(flat[k]) for k in ARM_KEYS if k in flat), *self._wandb_init.get("tags", [])])
+            )
             if self._experiment is None:
                 self._wandb_init.update(name=name, tags=tags)
             else:  # the run already started (Lightning starts it at setup, e.g. when evaluating): rename it
@@ -188,8 +206,9 @@ class WandbMedia(L.Callback):
         if not loggers or result is None or not trainer.is_global_zero:
             return
         for logger in loggers:
-            log_test_result(logger, result, pl_module.test_bleu.signature(), pl_module.num_parameters,
-                            trainer.global_step)
+            log_test_result(
+                logger, result, pl_module.test_bleu.signature(), pl_module.num_parameters, trainer.global_step
+            )
 
 
 BUCKET_COLUMNS = ["bucket", "lower", "upper", "length", "sentences", "bleu"]
@@ -200,19 +219,28 @@ def bucket_rows(result: Mapping[str, Any]) -> list[list[Any]]:
     as wide as the one before it), the x of the BLEU-against-length chart."""
     buckets = result["buckets"]
     middles = bucket_middles([(b["lower"], b["upper"]) for b in buckets])
-    return [[b["label"], b["lower"], b["upper"], middle, b["n"], b["bleu"]]
-            for b, middle in zip(buckets, middles) if b["n"]]
+    return [
+        [b["label"], b["lower"], b["upper"], middle, b["n"], b["bleu"]] for b, middle in zip(buckets, middles) if b["n"]
+    ]
 
 
 @rank_zero_only
-def log_test_result(logger: WandbLogger, result: Mapping[str, Any], signature: str, num_parameters: int,
-                    step: int) -> None:
+def log_test_result(
+    logger: WandbLogger, result: Mapping[str, Any], signature: str, num_parameters: int, step: int
+) -> None:
     """The bucket table, its line chart and the summary fields of a tested run."""
     import wandb
 
     table = wandb.Table(columns=BUCKET_COLUMNS, data=bucket_rows(result))
     chart = wandb.plot.line(table, "length", "bleu", title="Test BLEU against source length (words)")
-    logger.experiment.log({"test/bleu_by_length": table, "test/bleu_by_length_chart": chart,
-                           "trainer/global_step": step})
-    logger.experiment.summary.update({"test/bleu": result["bleu"], "test/sentences": result["n"],
-                                      "bleu_signature": signature, "num_parameters": num_parameters})
+    logger.experiment.log(
+        {"test/bleu_by_length": table, "test/bleu_by_length_chart": chart, "trainer/global_step": step}
+    )
+    logger.experiment.summary.update(
+        {
+            "test/bleu": result["bleu"],
+            "test/sentences": result["n"],
+            "bleu_signature": signature,
+            "num_parameters": num_parameters,
+        }
+    )

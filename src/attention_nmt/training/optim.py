@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import Enum
 from functools import partial
-from typing import Any, Iterable, Optional
+from typing import Any
 
 import torch
 
@@ -19,8 +20,10 @@ class OptimizerName(Enum):
     sgd = "sgd"
 
 
-DEFAULT_EPS = {OptimizerName.adam: 1e-8,  # Kingma and Ba 2015, and torch's default
-               OptimizerName.adadelta: 1e-6}  # Bahdanau et al. 2014 (Zeiler 2012)
+DEFAULT_EPS = {
+    OptimizerName.adam: 1e-8,  # Kingma and Ba 2015, and torch's default
+    OptimizerName.adadelta: 1e-6,
+}  # Bahdanau et al. 2014 (Zeiler 2012)
 
 
 class SchedulerName(Enum):
@@ -36,7 +39,7 @@ class OptimConfig:
     weight_decay: float = 0.0
     momentum: float = 0.0  # sgd only
     rho: float = 0.95  # adadelta only
-    eps: Optional[float] = None  # adam and adadelta; null: each one's usual value (DEFAULT_EPS)
+    eps: float | None = None  # adam and adadelta; null: each one's usual value (DEFAULT_EPS)
     label_smoothing: float = 0.0
     scheduler: SchedulerName = SchedulerName.none
     decay: float = 0.5
@@ -52,8 +55,9 @@ class OptimConfig:
         if not 0.0 < self.decay <= 1.0:
             raise ConfigError(f"optim.decay={self.decay}: must lie in (0, 1].")
         if self.decay_start < 1:
-            raise ConfigError(f"optim.decay_start={self.decay_start}: must be a number of epochs >= 1 (1: decay "
-                              "after every epoch).")
+            raise ConfigError(
+                f"optim.decay_start={self.decay_start}: must be a number of epochs >= 1 (1: decay after every epoch)."
+            )
 
     def build(self, parameters: Iterable[torch.nn.Parameter]) -> dict[str, Any]:
         """What `configure_optimizers` returns: the optimizer and, if any, its lr scheduler."""
@@ -62,8 +66,7 @@ class OptimConfig:
         if self.name is OptimizerName.adam:
             optimizer = torch.optim.Adam(params, lr=self.lr, weight_decay=self.weight_decay, eps=eps)
         elif self.name is OptimizerName.adadelta:
-            optimizer = torch.optim.Adadelta(params, lr=self.lr, rho=self.rho, eps=eps,
-                                             weight_decay=self.weight_decay)
+            optimizer = torch.optim.Adadelta(params, lr=self.lr, rho=self.rho, eps=eps, weight_decay=self.weight_decay)
         else:
             optimizer = torch.optim.SGD(params, lr=self.lr, momentum=self.momentum, weight_decay=self.weight_decay)
         if self.scheduler is SchedulerName.none:
@@ -73,8 +76,9 @@ class OptimConfig:
             scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
             return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "epoch"}}
         mode = "max" if "bleu" in self.monitor else "min"
-        scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode=mode, factor=self.decay,
-                                                               patience=self.patience)
+        scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
+            optimizer, mode=mode, factor=self.decay, patience=self.patience
+        )
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "monitor": self.monitor}}
 
 

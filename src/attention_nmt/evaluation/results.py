@@ -5,8 +5,9 @@ from __future__ import annotations
 import csv
 import json
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from tabulate import tabulate
 
@@ -18,8 +19,9 @@ def write_text_atomically(path: Path, text: str) -> None:
     partial.replace(path)
 
 
-def write_hypotheses(path: Path, src_words: Sequence[int], sources: Sequence[str], references: Sequence[str],
-                     hypotheses: Sequence[str]) -> None:
+def write_hypotheses(
+    path: Path, src_words: Sequence[int], sources: Sequence[str], references: Sequence[str], hypotheses: Sequence[str]
+) -> None:
     """hypotheses.tsv: one row per test sentence, in test-split order."""
     partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
     with partial.open("w", encoding="utf-8", newline="") as f:
@@ -46,4 +48,10 @@ def bleu_table(test: dict[str, Any]) -> str:
     """The per-bucket BLEU table a run prints at its end."""
     rows = [[b["label"], b["n"], f"{b['bleu']:.2f}"] for b in test["buckets"]]
     rows.append(["all", test["n"], f"{test['bleu']:.2f}"])
-    return tabulate(rows, headers=["source words", "sentences", "BLEU"], tablefmt="github", colalign=("left", "right", "right"), disable_numparse=True)
+    return tabulate(
+        rows,
+        headers=["source words", "sentences", "BLEU"],
+        tablefmt="github",
+        colalign=("left", "right", "right"),
+        disable_numparse=True,
+    )

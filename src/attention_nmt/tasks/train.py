@@ -17,22 +17,30 @@ from lightning.pytorch.utilities import rank_zero_only
 from omegaconf import DictConfig, OmegaConf
 
 from attention_nmt.data.datamodule import TranslationDataModule
-from attention_nmt.distributed import distributed_job
-from attention_nmt.lit_module import TranslationModule
-from attention_nmt.resuming import resume_checkpoint, stops_reported
-from attention_nmt.running import make_trainer, test_and_write
-from attention_nmt.schema import TrainConfig, to_plain
-from attention_nmt.tracking import finish_wandb
+from attention_nmt.stored_config import to_plain
+from attention_nmt.tasks.config import TrainConfig
+from attention_nmt.tasks.test_pass import test_and_write
+from attention_nmt.tracking.wandb_logger import finish_wandb
+from attention_nmt.training.distributed import distributed_job
+from attention_nmt.training.module import TranslationModule
+from attention_nmt.training.resuming import resume_checkpoint, stops_reported
+from attention_nmt.training.trainer import make_trainer
 
 log = logging.getLogger(__name__)
 
 
 def build_module(cfg: TrainConfig, datamodule: TranslationDataModule) -> TranslationModule:
     module = TranslationModule(
-        model=to_plain(cfg.model), encoder=to_plain(cfg.encoder), attention=to_plain(cfg.attention),
-        optim=to_plain(cfg.optim), decoding=to_plain(cfg.decoding), bucket_edges=list(cfg.evaluation.bucket_edges),
-        src_vocab_size=datamodule.src_tokenizer.get_vocab_size(), trg_vocab_size=datamodule.trg_tokenizer.get_vocab_size(),
-        data=to_plain(cfg.data))
+        model=to_plain(cfg.model),
+        encoder=to_plain(cfg.encoder),
+        attention=to_plain(cfg.attention),
+        optim=to_plain(cfg.optim),
+        decoding=to_plain(cfg.decoding),
+        bucket_edges=list(cfg.evaluation.bucket_edges),
+        src_vocab_size=datamodule.src_tokenizer.get_vocab_size(),
+        trg_vocab_size=datamodule.trg_tokenizer.get_vocab_size(),
+        data=to_plain(cfg.data),
+    )
     module.tokenizers = (datamodule.src_tokenizer, datamodule.trg_tokenizer)
     return module
 
@@ -48,8 +56,13 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
     if rank_zero_only.rank == 0:  # DDP ranks started as scripts run this too
         datamodule.save_tokenizers(run_dir / "tokenizers")
     module = build_module(cfg, datamodule)
-    log.info("attention=%s encoder=%s data=%s: %d trainable parameters",
-             cfg.attention.name, cfg.encoder.name, cfg.data.name, module.num_parameters)
+    log.info(
+        "attention=%s encoder=%s data=%s: %d trainable parameters",
+        cfg.attention.name,
+        cfg.encoder.name,
+        cfg.data.name,
+        module.num_parameters,
+    )
     trainer = make_trainer(cfg.trainer, cfg.callbacks, cfg.logger, run_dir)
     for logger in trainer.loggers:
         logger.log_hyperparams({**to_plain(cfg), "num_parameters": module.num_parameters})
@@ -63,8 +76,14 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
     return metrics
 
 
-def fit_and_test(cfg: TrainConfig, trainer: L.Trainer, module: TranslationModule,
-                 datamodule: TranslationDataModule, run_dir: Path, ckpt_path: str | None) -> dict[str, Any]:
+def fit_and_test(
+    cfg: TrainConfig,
+    trainer: L.Trainer,
+    module: TranslationModule,
+    datamodule: TranslationDataModule,
+    run_dir: Path,
+    ckpt_path: str | None,
+) -> dict[str, Any]:
     """Fit (from `ckpt_path` when resuming), then unless cfg.test is off test the best checkpoint and
     write the run's results."""
     start = time.perf_counter()
@@ -75,10 +94,15 @@ def fit_and_test(cfg: TrainConfig, trainer: L.Trainer, module: TranslationModule
     metrics.update(train_time_s=train_time, train_tokens_per_s=module.train_tokens / max(train_time, 1e-9))
     if cfg.test and not cfg.trainer.fast_dev_run:
         best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
-        extra = {"config": to_plain(cfg), "train_time_s": train_time,
-                 "train_tokens_per_s": metrics["train_tokens_per_s"], "global_step": trainer.global_step,
-                 "num_train_pairs": len(datamodule.splits["train"]), "num_filtered": datamodule.num_filtered,
-                 "checkpoint": best or None}
+        extra = {
+            "config": to_plain(cfg),
+            "train_time_s": train_time,
+            "train_tokens_per_s": metrics["train_tokens_per_s"],
+            "global_step": trainer.global_step,
+            "num_train_pairs": len(datamodule.splits["train"]),
+            "num_filtered": datamodule.num_filtered,
+            "checkpoint": best or None,
+        }
         results = test_and_write(trainer, module, datamodule, run_dir, best or None, extra, cfg.evaluation)
         metrics["test/bleu"] = results["test"]["bleu"]
     return metrics

@@ -1,5 +1,5 @@
-"""What training and evaluation share: the Lightning Trainer built from config, and the test pass that
-writes results.json and hypotheses.tsv (and, for attention arms, attention.json) into the run folder.
+"""The test pass that training and evaluation share: it decodes the test split and writes results.json and
+hypotheses.tsv (and, for attention arms, attention.json) into the run folder.
 
 Under DDP each rank decodes its own share of the test split; `ResultsWriter` gathers the hypotheses of
 every rank and rank 0 alone writes the files. BLEU itself is summed exactly across ranks by the metric.
@@ -9,39 +9,32 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import asdict
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import lightning as L
-from hydra.utils import instantiate
-from lightning.pytorch.callbacks import Callback, ProgressBar
+from lightning.pytorch.callbacks import Callback
 from lightning.pytorch.utilities import rank_zero_only
 
-from attention_nmt.attention_record import forced_aer, heatmap_sentences, pick_by_length, write_attention
 from attention_nmt.data.datamodule import TranslationDataModule
-from attention_nmt.distributed import OwnMetricStates, gather_objects, resolve_strategy
-from attention_nmt.lit_module import TranslationModule
-from attention_nmt.results import bleu_table, write_hypotheses, write_results
-from attention_nmt.schema import to_plain
+from attention_nmt.evaluation.attention_record import forced_aer, heatmap_sentences, pick_by_length, write_attention
+from attention_nmt.evaluation.results import bleu_table, write_hypotheses, write_results
+from attention_nmt.stored_config import to_plain
+from attention_nmt.training.distributed import gather_objects
+from attention_nmt.training.module import TranslationModule
 
 log = logging.getLogger(__name__)
 
 
-def make_trainer(trainer_cfg: Any, callbacks: dict[str, Any], loggers: dict[str, Any], run_dir: Path) -> L.Trainer:
-    """A Trainer from the typed trainer config, with the configured callbacks and loggers instantiated."""
-    made_callbacks = [instantiate(c) for c in callbacks.values() if c is not None]
-    if not trainer_cfg.enable_progress_bar:  # trainer.enable_progress_bar=false wins over the configured bar
-        made_callbacks = [c for c in made_callbacks if not isinstance(c, ProgressBar)]
-    made_callbacks.append(OwnMetricStates())  # ddp_spawn on CPU would share metric states between ranks
-    made_loggers = [instantiate(c) for c in loggers.values() if c is not None]
-    kwargs = asdict(trainer_cfg)
-    kwargs["strategy"] = resolve_strategy(kwargs["strategy"])  # Hydra-aware `ddp` (attention_nmt.distributed)
-    return L.Trainer(**kwargs, callbacks=made_callbacks, logger=made_loggers or False, default_root_dir=str(run_dir))
-
-
-def test_and_write(trainer: L.Trainer, module: TranslationModule, datamodule: TranslationDataModule, run_dir: Path,
-                   ckpt_path: str | None, extra: dict[str, Any], evaluation: Any) -> dict[str, Any]:
+def test_and_write(
+    trainer: L.Trainer,
+    module: TranslationModule,
+    datamodule: TranslationDataModule,
+    run_dir: Path,
+    ckpt_path: str | None,
+    extra: dict[str, Any],
+    evaluation: Any,
+) -> dict[str, Any]:
     """Decode the test split, write results.json + hypotheses.tsv (rank 0) and log the BLEU table; returns the
     results (under ddp_spawn the ranks ran in other processes, so they are read back from results.json).
     `evaluation` is the run's EvaluationConfig (buckets, heatmap sentences)."""
@@ -69,13 +62,18 @@ class ResultsWriter(Callback):
 
     def __init__(self, run_dir: Path, extra: dict[str, Any], evaluation: Any) -> None:
         self.run_dir, self.extra, self.evaluation = run_dir, extra, evaluation
-        self.results: Optional[dict[str, Any]] = None
+        self.results: dict[str, Any] | None = None
 
     def on_test_end(self, trainer: L.Trainer, pl_module: TranslationModule) -> None:
         rows = gather_objects(pl_module.test_rows)
-        self.results = {**self.extra, "num_parameters": pl_module.num_parameters,
-                        "decoding": to_plain(pl_module.decoding), "bleu_signature": pl_module.test_bleu.signature(),
-                        "chrf_signature": pl_module.test_bleu.chrf_signature(), "test": pl_module.test_result}
+        self.results = {
+            **self.extra,
+            "num_parameters": pl_module.num_parameters,
+            "decoding": to_plain(pl_module.decoding),
+            "bleu_signature": pl_module.test_bleu.signature(),
+            "chrf_signature": pl_module.test_bleu.chrf_signature(),
+            "test": pl_module.test_result,
+        }
         if trainer.is_global_zero:
             data, cfg = trainer.datamodule.splits["test"], self.evaluation
             aer = forced_aer(pl_module, data, cfg.bucket_edges, trainer.datamodule.cfg.eval_batch_size)
@@ -90,22 +88,28 @@ class ResultsWriter(Callback):
 
 def _log_aer(trainer: L.Trainer, aer: dict[str, Any]) -> None:
     """test/aer and test/aer_len/<bucket> to every logger (W&B summary and CSV), beside test/bleu."""
-    metrics = {"test/aer": aer["aer"], **{f"test/aer_len/{b['label']}": b["aer"] for b in aer["buckets"]
-                                          if b["aer"] is not None}}
+    metrics = {
+        "test/aer": aer["aer"],
+        **{f"test/aer_len/{b['label']}": b["aer"] for b in aer["buckets"] if b["aer"] is not None},
+    }
     for logger in trainer.loggers:
         logger.log_metrics(metrics, step=trainer.global_step)
 
 
-def _write(run_dir: Path, results: dict[str, Any], rows: list[tuple[int, str]],
-           datamodule: TranslationDataModule) -> None:
+def _write(
+    run_dir: Path, results: dict[str, Any], rows: list[tuple[int, str]], datamodule: TranslationDataModule
+) -> None:
     data = datamodule.splits["test"]
     by_index = dict(rows)
     if len(by_index) != len(rows) or len(by_index) != len(data) or set(by_index) != set(range(len(data))):
-        raise RuntimeError(f"{len(rows)} hypotheses for {len(by_index)} distinct of the {len(data)} test sentences; "
-                           "every test sentence needs exactly one. Results not written.")
+        raise RuntimeError(
+            f"{len(rows)} hypotheses for {len(by_index)} distinct of the {len(data)} test sentences; "
+            "every test sentence needs exactly one. Results not written."
+        )
     if results["test"]["n"] != len(data):
-        raise RuntimeError(f"BLEU counted {results['test']['n']} sentences, the test split has {len(data)}; "
-                           "results not written.")
+        raise RuntimeError(
+            f"BLEU counted {results['test']['n']} sentences, the test split has {len(data)}; results not written."
+        )
     hypotheses = [by_index[i] for i in range(len(data))]
     write_hypotheses(run_dir / "hypotheses.tsv", data.src_words, data.sources, data.references, hypotheses)
     write_results(run_dir / "results.json", results)

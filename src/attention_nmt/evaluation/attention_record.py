@@ -10,8 +10,9 @@ has a gold link to compare with. `attention=none` has no attention: nothing is r
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -23,7 +24,7 @@ from attention_nmt.data.tokenization import SPECIAL_IDS
 from attention_nmt.evaluation.aer import AERCounts, argmax_links, corpus_aer, parse_pharaoh
 from attention_nmt.evaluation.alignments import fold_to_words, words
 from attention_nmt.evaluation.bleu import bucket_index, make_buckets
-from attention_nmt.results import write_text_atomically
+from attention_nmt.evaluation.results import write_text_atomically
 
 ATTENTION_FILE = "attention.json"
 
@@ -37,8 +38,9 @@ def pick_by_length(src_words: Sequence[int], n: int, max_words: int) -> list[int
     return [candidates[p][1] for p in dict.fromkeys(positions.tolist())]
 
 
-def word_attention(weights: np.ndarray, src_ids: Sequence[int], trg_ids: Sequence[int],
-                   tokenizers: tuple[Tokenizer, Tokenizer]) -> tuple[np.ndarray, list[str], list[str]]:
+def word_attention(
+    weights: np.ndarray, src_ids: Sequence[int], trg_ids: Sequence[int], tokenizers: tuple[Tokenizer, Tokenizer]
+) -> tuple[np.ndarray, list[str], list[str]]:
     """(target pieces, source pieces) weights -> (target words, source words) matrix and the two word lists.
     `src_ids`/`trg_ids` include their final </s>, which stays a word of its own."""
     src_pieces = [tokenizers[0].id_to_token(t) for t in src_ids]
@@ -48,8 +50,9 @@ def word_attention(weights: np.ndarray, src_ids: Sequence[int], trg_ids: Sequenc
 
 
 @torch.inference_mode()
-def heatmap_sentences(module: Any, data: EncodedSplit, chosen: Sequence[int],
-                      beam_size: Optional[int] = None) -> list[dict[str, Any]]:
+def heatmap_sentences(
+    module: Any, data: EncodedSplit, chosen: Sequence[int], beam_size: int | None = None
+) -> list[dict[str, Any]]:
     """The chosen sentences translated by `module` (a TranslationModule; beam size: the run's decoding
     setting unless given) with their word attention; empty for attention=none."""
     if not chosen:
@@ -62,16 +65,25 @@ def heatmap_sentences(module: Any, data: EncodedSplit, chosen: Sequence[int],
         if hyp.weights is None:
             return []
         trg_ids = [*hyp.tokens, SPECIAL_IDS.eos]
-        matrix, src_words, trg_words = word_attention(hyp.weights.float().cpu().numpy(), data.src_ids[i], trg_ids,
-                                                      module.tokenizers)
-        out.append({"index": i, "source_words": src_words, "target_words": trg_words,
-                    "weights": np.round(matrix, 4).tolist(), "source": data.sources[i]})
+        matrix, src_words, trg_words = word_attention(
+            hyp.weights.float().cpu().numpy(), data.src_ids[i], trg_ids, module.tokenizers
+        )
+        out.append(
+            {
+                "index": i,
+                "source_words": src_words,
+                "target_words": trg_words,
+                "weights": np.round(matrix, 4).tolist(),
+                "source": data.sources[i],
+            }
+        )
     return out
 
 
 @torch.inference_mode()
-def forced_aer(module: Any, data: EncodedSplit, bucket_edges: Sequence[int],
-               batch_size: int = 200) -> Optional[dict[str, Any]]:
+def forced_aer(
+    module: Any, data: EncodedSplit, bucket_edges: Sequence[int], batch_size: int = 200
+) -> dict[str, Any] | None:
     """AER of the attention when the model is forced to produce each reference; None without gold alignments
     or without attention. Returns {"aer", "links", "buckets": [{"label", "lower", "upper", "n", "aer"}]}."""
     if data.alignments is None:
@@ -81,27 +93,39 @@ def forced_aer(module: Any, data: EncodedSplit, bucket_edges: Sequence[int],
     for start in range(0, len(data), batch_size):
         index = list(range(start, min(start + batch_size, len(data))))
         batch = collate([data[i] for i in index], SPECIAL_IDS.pad, SPECIAL_IDS.bos)
-        _, weights = module.model(batch.src.to(module.device), batch.src_lengths.to(module.device),
-                                  batch.trg_input.to(module.device))
+        _, weights = module.model(
+            batch.src.to(module.device), batch.src_lengths.to(module.device), batch.trg_input.to(module.device)
+        )
         if weights is None:
             return None
         weights = weights.float().cpu().numpy()
         for row, i in enumerate(index):
-            matrix, src_words, trg_words = word_attention(weights[row], data.src_ids[i], data.trg_ids[i],
-                                                          module.tokenizers)
+            matrix, src_words, trg_words = word_attention(
+                weights[row], data.src_ids[i], data.trg_ids[i], module.tokenizers
+            )
             # Drop the </s> row and column: only real words have gold links.
             predicted = argmax_links(matrix[: len(trg_words) - 1, : len(src_words) - 1])
             gold = parse_pharaoh(data.alignments[i], where=f"test pair {i}: alignment")
             b = bucket_index(data.src_words[i], bucket_edges)
             per_bucket[b] = per_bucket[b] + AERCounts.of(predicted, gold)
     total = corpus_aer(per_bucket)
-    return {"aer": total.aer, "links": total.sure,
-            "buckets": [{"label": bucket.label, "lower": bucket.lower, "upper": bucket.upper,
-                         "n": counts.sure, "aer": counts.aer if counts.sure else None}
-                        for bucket, counts in zip(buckets, per_bucket)]}
+    return {
+        "aer": total.aer,
+        "links": total.sure,
+        "buckets": [
+            {
+                "label": bucket.label,
+                "lower": bucket.lower,
+                "upper": bucket.upper,
+                "n": counts.sure,
+                "aer": counts.aer if counts.sure else None,
+            }
+            for bucket, counts in zip(buckets, per_bucket)
+        ],
+    }
 
 
-def write_attention(run_dir: Path, sentences: list[dict[str, Any]]) -> Optional[Path]:
+def write_attention(run_dir: Path, sentences: list[dict[str, Any]]) -> Path | None:
     """attention.json with the heatmap sentences (atomic write); nothing for a run without attention."""
     if not sentences:
         return None

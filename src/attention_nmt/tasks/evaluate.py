@@ -18,10 +18,12 @@ from attention_nmt.data.config import DataConfig
 from attention_nmt.data.datamodule import TranslationDataModule
 from attention_nmt.errors import ConfigError
 from attention_nmt.evaluation.bleu import BucketedBLEU
-from attention_nmt.lit_module import TranslationModule
-from attention_nmt.resuming import unsafe_checkpoint_message
-from attention_nmt.running import make_trainer, test_and_write
-from attention_nmt.schema import EvaluateConfig, from_plain, to_plain
+from attention_nmt.stored_config import from_plain, to_plain
+from attention_nmt.tasks.config import EvaluateConfig
+from attention_nmt.tasks.test_pass import test_and_write
+from attention_nmt.training.module import TranslationModule
+from attention_nmt.training.resuming import unsafe_checkpoint_message
+from attention_nmt.training.trainer import make_trainer
 
 log = logging.getLogger(__name__)
 
@@ -29,8 +31,10 @@ log = logging.getLogger(__name__)
 def load_module(ckpt_path: str) -> TranslationModule:
     """The trained module, with its tokenizers, from a checkpoint (loaded with weights_only=True)."""
     if not Path(ckpt_path).is_file():
-        raise ConfigError(f"ckpt_path={ckpt_path}: no such file. Point it at a run's checkpoints/last.ckpt "
-                          "or checkpoints/best-*.ckpt.")
+        raise ConfigError(
+            f"ckpt_path={ckpt_path}: no such file. Point it at a run's checkpoints/last.ckpt "
+            "or checkpoints/best-*.ckpt."
+        )
     try:
         module = TranslationModule.load_from_checkpoint(ckpt_path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as unsafe:
@@ -52,8 +56,11 @@ def evaluate(cfg: EvaluateConfig) -> dict[str, Any]:
     datamodule = TranslationDataModule(data_cfg, Path(cfg.paths.cache_dir), cfg.seed, tokenizers=module.tokenizers)
     datamodule.setup()
     trainer = make_trainer(cfg.trainer, cfg.callbacks, cfg.logger, run_dir)
-    extra = {"config": to_plain(cfg), "checkpoint": str(Path(cfg.ckpt_path).resolve()),
-             "trained_with": {k: module.hparams[k] for k in ("model", "encoder", "attention", "data")}}
+    extra = {
+        "config": to_plain(cfg),
+        "checkpoint": str(Path(cfg.ckpt_path).resolve()),
+        "trained_with": {k: module.hparams[k] for k in ("model", "encoder", "attention", "data")},
+    }
     return test_and_write(trainer, module, datamodule, run_dir, None, extra, cfg.evaluation)
 
 

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import logging
 import pickle
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator, Optional
 
 import lightning as L
 import torch
@@ -34,7 +34,7 @@ def _in_multirun() -> bool:
     return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
 
 
-def resume_checkpoint(run_dir: Path, ckpt_path: Optional[str], resume: bool) -> Optional[str]:
+def resume_checkpoint(run_dir: Path, ckpt_path: str | None, resume: bool) -> str | None:
     """The checkpoint `trainer.fit` resumes from, or None for a fresh run.
 
     Args:
@@ -49,8 +49,10 @@ def resume_checkpoint(run_dir: Path, ckpt_path: Optional[str], resume: bool) -> 
     """
     if ckpt_path is not None:
         if not Path(ckpt_path).is_file():
-            raise ConfigError(f"ckpt_path={ckpt_path}: no such file. Point it at <run folder>/checkpoints/last.ckpt, "
-                              "or use resume=true hydra.run.dir=<run folder>.")
+            raise ConfigError(
+                f"ckpt_path={ckpt_path}: no such file. Point it at <run folder>/checkpoints/last.ckpt, "
+                "or use resume=true hydra.run.dir=<run folder>."
+            )
         return ckpt_path
     last = run_dir / LAST
     if resume:
@@ -58,21 +60,26 @@ def resume_checkpoint(run_dir: Path, ckpt_path: Optional[str], resume: bool) -> 
             log.info("resume=true: resuming from %s", last)
             return str(last)
         if not _in_multirun():
-            raise ConfigError(f"resume=true: {last} does not exist. Give the folder of the run to resume with "
-                              "hydra.run.dir=<run folder> (it holds checkpoints/last.ckpt), or drop resume=true "
-                              "to start a new run.")
+            raise ConfigError(
+                f"resume=true: {last} does not exist. Give the folder of the run to resume with "
+                "hydra.run.dir=<run folder> (it holds checkpoints/last.ckpt), or drop resume=true "
+                "to start a new run."
+            )
         log.info("resume=true: %s has no checkpoint yet; this job starts from scratch", run_dir)
         return None
-    used = sorted(p.name for p in (run_dir / "checkpoints").glob("*.ckpt")) + \
-        [name for name in ("results.json", "hypotheses.tsv") if (run_dir / name).exists()]
+    used = sorted(p.name for p in (run_dir / "checkpoints").glob("*.ckpt")) + [
+        name for name in ("results.json", "hypotheses.tsv") if (run_dir / name).exists()
+    ]
     if used:
-        raise ConfigError(f"{run_dir} already holds a run ({', '.join(used)}): a new run would mix its files with "
-                          "that one's. Continue that run with resume=true (same hydra.run.dir), or give this run "
-                          "its own folder (drop hydra.run.dir, or set a new one).")
+        raise ConfigError(
+            f"{run_dir} already holds a run ({', '.join(used)}): a new run would mix its files with "
+            "that one's. Continue that run with resume=true (same hydra.run.dir), or give this run "
+            "its own folder (drop hydra.run.dir, or set a new one)."
+        )
     return None
 
 
-def last_good_checkpoint(trainer: L.Trainer, check_weights: bool = False) -> Optional[str]:
+def last_good_checkpoint(trainer: L.Trainer, check_weights: bool = False) -> str | None:
     """The newest checkpoint on disk (last.ckpt, else the best); with `check_weights`, only one whose weights
     are all finite (an update that produced NaN may have been saved just before the loss showed it)."""
     callback = trainer.checkpoint_callback
@@ -88,7 +95,7 @@ def _finite_weights(path: str) -> bool:
 
 
 @contextmanager
-def stops_reported(trainer: L.Trainer, run_dir: Path, ckpt_path: Optional[str] = None) -> Iterator[None]:
+def stops_reported(trainer: L.Trainer, run_dir: Path, ckpt_path: str | None = None) -> Iterator[None]:
     """Around `trainer.fit`: turn a SIGTERM stop, a non-finite loss and an unsafe checkpoint into clear errors."""
     try:
         yield
@@ -96,22 +103,33 @@ def stops_reported(trainer: L.Trainer, run_dir: Path, ckpt_path: Optional[str] =
         raise ConfigError(unsafe_checkpoint_message(ckpt_path, unsafe)) from unsafe
     except SIGTERMException as stop:
         checkpoint = last_good_checkpoint(trainer)
-        log.error("Stopped by SIGTERM at global step %d; checkpoint %s. Resume with the same command plus "
-                  "resume=true hydra.run.dir=%s", trainer.global_step, checkpoint or "(none written)", run_dir)
+        log.error(
+            "Stopped by SIGTERM at global step %d; checkpoint %s. Resume with the same command plus "
+            "resume=true hydra.run.dir=%s",
+            trainer.global_step,
+            checkpoint or "(none written)",
+            run_dir,
+        )
         raise SystemExit(SIGTERM_EXIT_STATUS) from stop
     except FloatingPointError as diverged:
         checkpoint = last_good_checkpoint(trainer, check_weights=True)
-        where = (f"The last good checkpoint is {checkpoint}" if checkpoint else
-                 "No checkpoint was written before it (set callbacks.model_checkpoint.every_n_train_steps=N "
-                 "to write last.ckpt every N steps)")
+        where = (
+            f"The last good checkpoint is {checkpoint}"
+            if checkpoint
+            else "No checkpoint was written before it (set callbacks.model_checkpoint.every_n_train_steps=N "
+            "to write last.ckpt every N steps)"
+        )
         what = str(diverged).split(";")[0]  # "training loss became nan at global step N"
-        raise TrainingDivergedError(f"{what}. {where}; no results were written. Lower optim.lr or check the data, "
-                                    "then start a new run.") from diverged
+        raise TrainingDivergedError(
+            f"{what}. {where}; no results were written. Lower optim.lr or check the data, then start a new run."
+        ) from diverged
 
 
-def unsafe_checkpoint_message(ckpt_path: Optional[str], error: BaseException) -> str:
+def unsafe_checkpoint_message(ckpt_path: str | None, error: BaseException) -> str:
     """Why a checkpoint was refused by safe (`weights_only=True`) loading, and what to do."""
     first_line = str(error).strip().splitlines()[-1] if str(error).strip() else type(error).__name__
-    return (f"ckpt_path={ckpt_path}: refused to load. Checkpoints are loaded with torch.load(weights_only=True), "
-            f"which accepts only tensors and plain data, and this file holds something else ({first_line}). "
-            "Nothing from it was run. Use a checkpoint written by this project's train.py.")
+    return (
+        f"ckpt_path={ckpt_path}: refused to load. Checkpoints are loaded with torch.load(weights_only=True), "
+        f"which accepts only tensors and plain data, and this file holds something else ({first_line}). "
+        "Nothing from it was run. Use a checkpoint written by this project's train.py."
+    )

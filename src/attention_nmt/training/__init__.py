@@ -1,0 +1,1 @@
+"""Lightning training: the LightningModule, the Trainer, the optimiser, checkpoints, resuming and DDP."""

@@ -1,0 +1,25 @@
+"""The Lightning Trainer built from the typed trainer config, with the configured callbacks and loggers."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+from hydra.utils import instantiate
+from lightning.pytorch.callbacks import ProgressBar
+
+from attention_nmt.training.distributed import OwnMetricStates, resolve_strategy
+
+
+def make_trainer(trainer_cfg: Any, callbacks: dict[str, Any], loggers: dict[str, Any], run_dir: Path) -> L.Trainer:
+    """A Trainer from the typed trainer config, with the configured callbacks and loggers instantiated."""
+    made_callbacks = [instantiate(c) for c in callbacks.values() if c is not None]
+    if not trainer_cfg.enable_progress_bar:  # trainer.enable_progress_bar=false wins over the configured bar
+        made_callbacks = [c for c in made_callbacks if not isinstance(c, ProgressBar)]
+    made_callbacks.append(OwnMetricStates())  # ddp_spawn on CPU would share metric states between ranks
+    made_loggers = [instantiate(c) for c in loggers.values() if c is not None]
+    kwargs = asdict(trainer_cfg)
+    kwargs["strategy"] = resolve_strategy(kwargs["strategy"])  # Hydra-aware `ddp` (attention_nmt.training.distributed)
+    return L.Trainer(**kwargs, callbacks=made_callbacks, logger=made_loggers or False, default_root_dir=str(run_dir))
