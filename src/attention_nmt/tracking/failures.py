@@ -6,7 +6,7 @@ the first failure after the batch, so the process exits non-zero. This callback 
 report.py) needs afterwards: for every failed job a `failed.json` (error type, message, traceback,
 overrides, job number, time), written atomically; a job that later succeeds in the same folder removes
 its stale record. In a multirun, `failures.json` in the sweep folder lists every failed job; it is
-rebuilt after each job (under a file lock, so concurrent jobs of a parallel launcher cannot lose an
+rebuilt after each job (under a `filelock` lock, so concurrent jobs of a parallel launcher cannot lose an
 entry), because Hydra skips `on_multirun_end` when a job has failed.
 
 A config error found while Hydra composes the jobs (unknown key, wrong type) stops the whole sweep
@@ -17,13 +17,13 @@ before any job starts, so nothing is lost; values that only the typed config rej
 from __future__ import annotations
 
 import datetime
-import fcntl
 import json
 import logging
 import traceback
 from pathlib import Path
 from typing import Any
 
+from filelock import FileLock
 from hydra.core.utils import JobReturn, JobStatus
 from hydra.experimental.callback import Callback
 from hydra.types import RunMode
@@ -90,8 +90,7 @@ def sweep_dir_of(job_dir: Path) -> Path:
 
 def summarize_sweep(sweep_dir: Path) -> list[dict[str, Any]]:
     """Rewrite `sweep_dir/failures.json` from the jobs' failed.json files (removed when none failed)."""
-    with open(sweep_dir / ".failures.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with FileLock(sweep_dir / ".failures.lock"):  # portable (Windows too), unlike fcntl
         failed = []
         for path in sorted(sweep_dir.glob(f"*/{FAILED}")):
             record = json.loads(path.read_text(encoding="utf-8"))
