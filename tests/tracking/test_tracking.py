@@ -1,24 +1,45 @@
 """W&B conventions that need no run: mode, config flattening, group, run name, heatmap choice, bucket rows."""
 
+import pytest
+
 from attention_nmt.evaluation.attention_record import pick_by_length
-from attention_nmt.tracking.wandb_logger import bucket_rows, default_group, flatten_config, run_name, wandb_mode
+from attention_nmt.tracking import wandb_settings
+from attention_nmt.tracking.wandb_logger import default_group, flatten_config, run_name
+from attention_nmt.tracking.wandb_media import bucket_rows, prediction_rows
+from attention_nmt.tracking.wandb_settings import effective_mode, has_wandb_credentials, wandb_mode
 
 
-def test_wandb_mode_respects_the_users_choice_and_defaults_to_offline(tmp_path):
+@pytest.fixture
+def no_settings_file(monkeypatch):
+    """No mode in W&B's settings files (the subprocess tests in test_wandb_modes.py write real ones)."""
+    monkeypatch.setattr(wandb_settings, "settings_file_mode", lambda: None)
+
+
+def test_wandb_mode_passes_the_users_request_and_else_lets_wandb_decide(tmp_path, no_settings_file):
     no_netrc = str(tmp_path / "absent")
-    assert wandb_mode({"WANDB_MODE": "online"}) == "online"
-    assert wandb_mode({"WANDB_MODE": "disabled", "WANDB_API_KEY": "k"}) == "disabled"
-    assert wandb_mode({"NETRC": no_netrc}) == "offline"
+    assert wandb_mode("disabled", {"WANDB_MODE": "online"}) == "disabled"  # logger.wandb.mode= wins
+    assert wandb_mode(None, {"WANDB_MODE": "online"}) is None  # W&B reads WANDB_MODE itself
+    assert wandb_mode(None, {"WANDB_MODE": "disabled", "WANDB_API_KEY": "k"}) is None
+    assert wandb_mode(None, {"NETRC": no_netrc}) == "offline"  # nothing decides: offline, not a login prompt
+    assert effective_mode(None, {"WANDB_MODE": "disabled"}) == "disabled"
 
 
-def test_wandb_mode_goes_online_when_logged_in(tmp_path):
-    assert wandb_mode({"WANDB_API_KEY": "k", "NETRC": str(tmp_path / "absent")}) == "online"
+def test_a_settings_file_mode_is_left_to_wandb(tmp_path, monkeypatch):
+    monkeypatch.setattr(wandb_settings, "settings_file_mode", lambda: "disabled")  # `wandb disabled`
+    assert wandb_mode(None, {"NETRC": str(tmp_path / "absent")}) is None
+    assert effective_mode(None, {"NETRC": str(tmp_path / "absent")}) == "disabled"
+    assert wandb_mode("offline", {}) == "offline"
+
+
+def test_logged_in_means_wandb_goes_online_by_itself(tmp_path, no_settings_file):
+    assert wandb_mode(None, {"WANDB_API_KEY": "k", "NETRC": str(tmp_path / "absent")}) is None
     netrc_file = tmp_path / "netrc"  # what `wandb login` writes
     netrc_file.write_text("machine api.wandb.ai\n  login user\n  password secret\n")
     netrc_file.chmod(0o600)
-    assert wandb_mode({"NETRC": str(netrc_file)}) == "online"
+    assert has_wandb_credentials({"NETRC": str(netrc_file)})
+    assert effective_mode(None, {"NETRC": str(netrc_file)}) == "online"
     netrc_file.write_text("machine example.org\n  login user\n  password secret\n")
-    assert wandb_mode({"NETRC": str(netrc_file)}) == "offline"
+    assert wandb_mode(None, {"NETRC": str(netrc_file)}) == "offline"
 
 
 def test_flatten_config_gives_dotted_keys_and_drops_private_ones():
@@ -71,3 +92,16 @@ def test_bucket_rows_skip_empty_buckets_and_place_the_open_bucket_one_width_on()
         ]
     }
     assert bucket_rows(result) == [["1-10", 1, 10, 5.5, 4, 20.0], ["21+", 21, None, 25.5, 2, 5.0]]
+
+
+def test_prediction_rows_score_each_sentence_in_its_bucket():
+    rows = prediction_rows(
+        [3, 12, 60],
+        ["a b c", "x " * 12, "y " * 60],
+        ["the cat sat", "one two three four", "long reference here"],
+        {0: "the cat sat", 1: "one two", 2: ""},
+        [10, 20, 30, 40, 50],
+    )
+    assert [r[:3] for r in rows] == [[0, "1-10", 3], [1, "11-20", 12], [2, "51+", 60]]
+    assert [r[5] for r in rows] == ["the cat sat", "one two", ""]
+    assert rows[0][6] == pytest.approx(100.0) and 0 < rows[1][6] < 100 and rows[2][6] == 0.0

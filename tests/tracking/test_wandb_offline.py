@@ -12,7 +12,7 @@ from omegaconf import OmegaConf
 from PIL import Image
 
 from attention_nmt.tasks.train import train
-from attention_nmt.tracking.wandb_logger import BUCKET_COLUMNS
+from attention_nmt.tracking.wandb_media import BUCKET_COLUMNS
 from tests.conftest import TINY
 from tests.tracking.offline_runs import offline_runs
 
@@ -113,3 +113,40 @@ def test_checkpoint_is_an_artifact_of_the_offline_run(finished):
     metadata = json.loads(best[0]["metadata"])
     assert metadata["original_filename"] == results["checkpoint"].rsplit("/", 1)[1]
     assert best[0]["manifest"]["contents"][0]["path"] == "model.ckpt"
+
+
+def test_summary_holds_the_best_validation_bleu_and_loss(finished):
+    run, results, _ = finished
+    summary = run.summary["summary"]
+    bleus, losses = run.history("val/bleu"), run.history("val/loss")
+    assert summary["val/bleu"] == {"max": pytest.approx(max(bleus))}
+    assert summary["val/loss"] == {"min": pytest.approx(min(losses))}
+    best = run.history("val/bleu_best")
+    assert best == pytest.approx([max(bleus[: i + 1]) for i in range(len(bleus))])  # running best, per validation
+    assert summary["val/bleu_best"] == pytest.approx(max(bleus))
+    steps = [h["item"]["trainer/global_step"] for h in run.of_type("history") if "val/bleu_best" in h["item"]]
+    assert steps == [2, 4]
+
+
+def test_predictions_table_has_one_scored_row_per_test_sentence(finished):
+    from attention_nmt.evaluation.results import read_hypotheses
+    from attention_nmt.tracking.wandb_media import PREDICTION_COLUMNS
+
+    run, results, run_dir = finished
+    ref = run.summary["summary"]["test/predictions"]
+    table = json.loads((run.folder / "files" / ref["path"]).read_text())
+    assert table["columns"] == PREDICTION_COLUMNS
+    rows = read_hypotheses(run_dir / "hypotheses.tsv")
+    assert len(table["data"]) == len(rows) == results["test"]["n"]
+    for row, tsv in zip(table["data"], rows):
+        assert row[2:6] == [tsv["src_words"], tsv["source"], tsv["reference"], tsv["hypothesis"]]
+        assert 0.0 <= row[6] <= 100.0
+
+
+def test_tokenizers_and_test_split_are_artifacts_and_results_name_the_run(finished):
+    run, results, run_dir = finished
+    artifacts = {a["type"]: a for a in run.of_type("artifact")}
+    assert artifacts["dataset"]["name"] == "test-split-synthetic_reverse_map"
+    assert artifacts["tokenizers"]["name"] == "tokenizers-synthetic_reverse_map"
+    assert sorted(e["path"] for e in artifacts["tokenizers"]["manifest"]["contents"]) == ["src.json", "trg.json"]
+    assert results["wandb"] == {"id": run.run()["run_id"], "url": None}  # offline: no URL

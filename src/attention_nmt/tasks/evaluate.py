@@ -1,7 +1,9 @@
 """The evaluate task: load a checkpoint, decode a test split, write results.json and hypotheses.tsv.
 
 The network and tokenizers come from the checkpoint; the corpus defaults to the one it was trained on,
-and decoding (e.g. `decoding.beam_size=5`) and bucket edges come from the evaluate config.
+and decoding (e.g. `decoding.beam_size=5`) and bucket edges come from the evaluate config. Each evaluation
+(each job of `evaluate.py -m`) is its own W&B run, grouped like training runs, whose config says what was
+evaluated, and which is finished before the next job starts.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from attention_nmt.evaluation.bleu import BucketedBLEU
 from attention_nmt.stored_config import from_plain, to_plain
 from attention_nmt.tasks.config import EvaluateConfig
 from attention_nmt.tasks.test_pass import test_and_write
+from attention_nmt.tracking.wandb_artifacts import use_model_artifact
+from attention_nmt.tracking.wandb_logger import finish_wandb, wandb_loggers, wandb_reference
 from attention_nmt.training.module import TranslationModule
 from attention_nmt.training.resuming import unsafe_checkpoint_message
 from attention_nmt.training.trainer import make_trainer
@@ -56,12 +60,49 @@ def evaluate(cfg: EvaluateConfig) -> dict[str, Any]:
     datamodule = TranslationDataModule(data_cfg, Path(cfg.paths.cache_dir), cfg.seed, tokenizers=module.tokenizers)
     datamodule.setup()
     trainer = make_trainer(cfg.trainer, cfg.callbacks, cfg.logger, run_dir)
-    extra = {
-        "config": to_plain(cfg),
-        "checkpoint": str(Path(cfg.ckpt_path).resolve()),
-        "trained_with": {k: module.hparams[k] for k in ("model", "encoder", "attention", "data")},
+    trained_with = {k: module.hparams[k] for k in ("model", "encoder", "attention", "data")}
+    checkpoint = str(Path(cfg.ckpt_path).resolve())
+    failed = True
+    try:
+        log_evaluated(trainer, cfg, trained_with, to_plain(data_cfg), checkpoint, module.num_parameters)
+        extra = {
+            "config": to_plain(cfg),
+            "checkpoint": checkpoint,
+            "trained_with": trained_with,
+            "wandb": wandb_reference(trainer),
+        }
+        results = test_and_write(trainer, module, datamodule, run_dir, None, extra, cfg.evaluation)
+        failed = False
+    finally:
+        finish_wandb(trainer, failed)  # each evaluate job its own W&B run, finished before the next starts
+    return results
+
+
+def log_evaluated(
+    trainer: L.Trainer,
+    cfg: EvaluateConfig,
+    trained_with: dict[str, Any],
+    data: dict[str, Any],
+    checkpoint: str,
+    num_parameters: int,
+) -> None:
+    """What this job evaluated, as its loggers' config (before Lightning adds the checkpoint's stored
+    hyperparameters, which then only fill in keys): the trained model, the data and decoding used, the
+    checkpoint; and, where the training run logged its model to W&B, that artifact as this run's input."""
+    evaluated = {
+        **trained_with,
+        "data": data,
+        "decoding": to_plain(cfg.decoding),
+        "evaluation": to_plain(cfg.evaluation),
+        "seed": cfg.seed,
+        "checkpoint": checkpoint,
+        "num_parameters": num_parameters,
     }
-    return test_and_write(trainer, module, datamodule, run_dir, None, extra, cfg.evaluation)
+    for logger in trainer.loggers:
+        logger.log_hyperparams(evaluated)
+    for logger in wandb_loggers(trainer):
+        if trainer.is_global_zero:
+            use_model_artifact(logger.experiment, Path(checkpoint))
 
 
 def evaluate_task(cfg: DictConfig) -> float:

@@ -1,7 +1,8 @@
 """The train task: data, model, Trainer from a typed config; fit, then test the best checkpoint.
 
 `train(cfg)` is a plain function (tests call it without a command line); `train.py` wraps it in
-`@hydra.main`. It returns the metrics, including `objective`, the value a sweeper optimises.
+`@hydra.main`. It returns the metrics, including `objective`, the value a sweeper optimises: the best validation BLEU
+(`val/bleu_best`, the score of the checkpoint that is tested).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from attention_nmt.data.datamodule import TranslationDataModule
 from attention_nmt.stored_config import to_plain
 from attention_nmt.tasks.config import TrainConfig
 from attention_nmt.tasks.test_pass import test_and_write
-from attention_nmt.tracking.wandb_logger import finish_wandb
+from attention_nmt.tracking.wandb_logger import finish_wandb, wandb_reference
 from attention_nmt.training.distributed import distributed_job
 from attention_nmt.training.module import TranslationModule
 from attention_nmt.training.resuming import resume_checkpoint, stops_reported
@@ -72,7 +73,7 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
         failed = False
     finally:
         finish_wandb(trainer, failed)
-    metrics["objective"] = metrics.get("val/bleu", 0.0)
+    metrics["objective"] = metrics.get("val/bleu_best", metrics.get("val/bleu", 0.0))  # best, as tested
     return metrics
 
 
@@ -102,6 +103,7 @@ def fit_and_test(
             "num_train_pairs": len(datamodule.splits["train"]),
             "num_filtered": datamodule.num_filtered,
             "checkpoint": best or None,
+            "wandb": wandb_reference(trainer),
         }
         results = test_and_write(trainer, module, datamodule, run_dir, best or None, extra, cfg.evaluation)
         metrics["test/bleu"] = results["test"]["bleu"]

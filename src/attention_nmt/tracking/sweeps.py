@@ -53,9 +53,15 @@ def hydra_value(value: Any) -> str:
     return "'" + text.replace("'", "\\'") + "'" if HYDRA_SPECIAL & set(text) else text
 
 
+AGENT_ONLY = ("hydra.mode=",)  # one grid point per agent process; a local multirun sets its own mode
+
+
 def fixed_arguments(sweep: dict[str, Any]) -> list[str]:
-    """The command's own arguments: everything but W&B's ${...} macros."""
-    return [str(a) for a in sweep.get("command", []) if not str(a).startswith("${")]
+    """The command's own arguments: everything but W&B's ${...} macros and what only the W&B agent needs
+    (`hydra.mode=RUN`, which keeps an experiment config's multirun from starting inside an agent's run)."""
+    return [
+        str(a) for a in sweep.get("command", []) if not str(a).startswith("${") and not str(a).startswith(AGENT_ONLY)
+    ]
 
 
 def multirun_overrides(sweep: dict[str, Any], path: Path) -> list[str]:

@@ -1,57 +1,39 @@
-"""Weights & Biases specifics: the logger (mode, group, run name, tags, flat config) and what a run sends.
+"""Weights & Biases specifics: the logger (mode, group, run name, tags, flat config, declared metrics).
 
 `TrackedWandbLogger` is Lightning's `WandbLogger` with this project's conventions:
-- mode: `WANDB_MODE` if the user set it (never overridden), else online when W&B credentials exist
-  (`wandb login`), else offline; offline runs land in `<run folder>/wandb/offline-run-*` for `wandb sync`.
+- mode: `logger.wandb.mode` when given; else W&B's own settings (`WANDB_MODE`, `wandb offline` / `wandb
+  disabled`, online when logged in); else offline (`attention_nmt.tracking.wandb_settings`). Offline runs land
+  in `<run folder>/wandb/offline-run-*` for `wandb sync`.
 - group: the experiment name, else the Hydra multirun folder, so a sweep's jobs sit together; job_type
   says train / evaluate / report; tags are the attention arm, encoder and dataset.
 - config: flattened to dotted keys (`attention.name`, `data.max_train_len`, `seed`) so the run table can
-  filter and group by them.
+  filter and group by them. The task's own config is logged first and wins: the module's stored
+  hyperparameters, which Lightning logs later, only add keys (an evaluate job's `decoding.beam_size=5` stays 5).
+- metrics: `val/bleu` is summarised by its maximum, `val/loss` by its minimum, all against `trainer/global_step`.
 - `log_model` works offline too: Lightning refuses `offline=True` with `log_model`, so the mode is
   passed to `wandb.init` instead and the artifact is written to the offline run for a later sync.
-
-`WandbMedia` is the callback that sends attention heatmaps (one key per sentence) at every validation and, after
-testing, the BLEU-by-source-length table and line chart and the summary (signature, parameter count).
 """
 
 from __future__ import annotations
 
-import netrc
-import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
 import lightning as L
-import numpy as np
 from lightning.pytorch.loggers import WandbLogger
 from lightning.pytorch.utilities import rank_zero_only
 
-from attention_nmt.evaluation.alignments import figure_pixels, heatmap_figure
-from attention_nmt.evaluation.attention_record import heatmap_sentences, pick_by_length
-from attention_nmt.evaluation.bleu import bucket_middles
+from attention_nmt.tracking.wandb_private import forget_run, pending_init, started_run
+from attention_nmt.tracking.wandb_settings import wandb_mode
 
 ARM_KEYS = ("attention.name", "encoder.name", "data.name")  # the run's tags, in this order
 
 
-def wandb_mode(env: Mapping[str, str] = os.environ) -> str:
-    """`WANDB_MODE` when set; otherwise online if this machine has W&B credentials, else offline."""
-    if env.get("WANDB_MODE"):
-        return env["WANDB_MODE"]
-    return "online" if has_wandb_credentials(env) else "offline"
-
-
-def has_wandb_credentials(env: Mapping[str, str] = os.environ) -> bool:
-    """An API key in `WANDB_API_KEY`, or the netrc entry `wandb login` writes; read locally, no network."""
-    if env.get("WANDB_API_KEY"):
-        return True
-    host = urlparse(env.get("WANDB_BASE_URL", "https://api.wandb.ai")).hostname or ""
-    try:
-        entries = netrc.netrc(env.get("NETRC") or None).hosts
-    except (OSError, netrc.NetrcParseError):
-        return False
-    return host in entries or any("wandb" in machine for machine in entries)
+# (key, summary): the best value of a validation metric is the run's summary, like the checkpoint that is tested;
+# val/bleu_best keeps W&B's plain last-value summary, the number sweeps read (sweeps/*.yaml `metric`)
+METRIC_SUMMARIES = (("val/bleu", "max"), ("val/loss", "min"), ("val/bleu_best", None))
+STEP = "trainer/global_step"
 
 
 def flatten_config(config: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -113,6 +95,7 @@ class TrackedWandbLogger(WandbLogger):
         tags: Sequence[str] = (),
         mode: str | None = None,
         log_model: bool | str = False,
+        entity: str | None = None,
         **kwargs: Any,
     ) -> None:
         Path(save_dir).mkdir(parents=True, exist_ok=True)
@@ -122,27 +105,48 @@ class TrackedWandbLogger(WandbLogger):
             job_type=job_type or default_job_type(),
             group=group or default_group(experiment_name),
             tags=list(tags or []),
-            mode=mode or wandb_mode(),
+            mode=wandb_mode(mode),
             log_model=log_model,
+            entity=entity,
             **kwargs,
         )
         self._named = False  # set once a config has named and tagged the run
+        self._logged_keys: set[str] = set()  # config keys already sent: the first (the task's) value wins
+        self._metrics_declared = False
+
+    @property
+    def experiment(self) -> Any:
+        """The W&B run (started on first use), its metrics declared (METRIC_SUMMARIES) once."""
+        run = super().experiment
+        if not self._metrics_declared and started_run(self) is not None:
+            declare_metrics(run)
+            self._metrics_declared = True
+        return run
 
     @rank_zero_only
     def log_hyperparams(self, params: Any) -> None:
         """Flatten to dotted keys; the first config that names the arm also names and tags the run."""
         flat = flatten_config(params if isinstance(params, Mapping) else vars(params))
+        flat = {key: value for key, value in flat.items() if key not in self._logged_keys}
+        self._logged_keys.update(flat)
         if not self._named and ARM_KEYS[0] in flat:
-            name = self._wandb_init.get("name") or run_name(flat)
-            tags = list(
-                dict.fromkeys([*(str(flat[k]) for k in ARM_KEYS if k in flat), *self._wandb_init.get("tags", [])])
-            )
-            if self._experiment is None:
-                self._wandb_init.update(name=name, tags=tags)
-            else:  # the run already started (Lightning starts it at setup, e.g. when evaluating): rename it
-                self._experiment.name, self._experiment.tags = name, tuple(tags)
+            init = pending_init(self)
+            name = init.get("name") or run_name(flat)
+            tags = list(dict.fromkeys([*(str(flat[k]) for k in ARM_KEYS if k in flat), *init.get("tags", [])]))
+            run = started_run(self)
+            if run is None:
+                init.update(name=name, tags=tags)
+            else:  # the run already started: rename it
+                run.name, run.tags = name, tuple(tags)
             self._named = True
-        super().log_hyperparams(flat)
+        if flat:
+            super().log_hyperparams(flat)
+
+
+def declare_metrics(run: Any) -> None:
+    """Summaries and x-axis of the validation metrics (W&B's `define_metric`)."""
+    for key, summary in METRIC_SUMMARIES:
+        run.define_metric(key, step_metric=STEP, step_sync=True, **({"summary": summary} if summary else {}))
 
 
 def wandb_loggers(trainer: L.Trainer) -> list[WandbLogger]:
@@ -152,95 +156,18 @@ def wandb_loggers(trainer: L.Trainer) -> list[WandbLogger]:
 def finish_wandb(trainer: L.Trainer, failed: bool = False) -> None:
     """End this job's W&B run (a multirun's next job must start a new one); failed runs exit with code 1."""
     for logger in wandb_loggers(trainer):
-        if logger._experiment is not None and rank_zero_only.rank == 0:
-            logger._experiment.finish(exit_code=1 if failed else 0)
-            logger._experiment = None
+        run = started_run(logger)
+        if run is not None and rank_zero_only.rank == 0:
+            run.finish(exit_code=1 if failed else 0)
+            forget_run(logger)
 
 
-class WandbMedia(L.Callback):
-    """Heatmaps of a fixed set of validation sentences at every validation; the BLEU-by-length table,
-    chart and summary after testing. Does nothing unless a WandbLogger is attached."""
-
-    def __init__(self, heatmap_sentences: int = 4, heatmap_max_words: int = 40) -> None:
-        self.heatmap_sentences = heatmap_sentences
-        self.heatmap_max_words = heatmap_max_words
-        self.chosen: list[int] = []
-
-    def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        data = trainer.datamodule.splits["validation"]
-        self.chosen = pick_by_length(data.src_words, self.heatmap_sentences, self.heatmap_max_words)
-
-    def on_validation_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        loggers = wandb_loggers(trainer)
-        if not loggers or trainer.sanity_checking or not self.chosen or not trainer.is_global_zero:
-            return
-        images = self.heatmaps(trainer, pl_module)
-        if images:
-            import wandb
-
-            # One key per sentence: each gets its own panel whose step slider shows the alignment forming
-            # (one list of images of different sizes would be drawn distorted).
-            media = {key: wandb.Image(pixels, caption=caption) for key, (pixels, caption) in images.items()}
-            for logger in loggers:
-                logger.experiment.log({**media, "trainer/global_step": trainer.global_step})
-
-    def heatmaps(self, trainer: L.Trainer, pl_module: L.LightningModule) -> dict[str, tuple[np.ndarray, str]]:
-        """{"val/attention/<words>w_<index>": (image, caption)}: greedy translations of the chosen sentences
-        with their attention folded to words; empty for attention=none."""
-        data = trainer.datamodule.splits["validation"]
-        was_training = pl_module.training
-        pl_module.eval()
-        sentences = heatmap_sentences(pl_module, data, self.chosen, beam_size=1)
-        pl_module.train(was_training)
-        images = {}
-        for s in sentences:
-            i = s["index"]
-            title = f"validation #{i}, {data.src_words[i]} source words, step {trainer.global_step}"
-            fig = heatmap_figure(np.asarray(s["weights"]), s["source_words"], s["target_words"], title)
-            images[f"val/attention/{data.src_words[i]}w_{i}"] = (figure_pixels(fig), data.sources[i])
-        return images
-
-    def on_test_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        loggers = wandb_loggers(trainer)
-        result = getattr(pl_module, "test_result", None)
-        if not loggers or result is None or not trainer.is_global_zero:
-            return
-        for logger in loggers:
-            log_test_result(
-                logger, result, pl_module.test_bleu.signature(), pl_module.num_parameters, trainer.global_step
-            )
+def wandb_reference(trainer: L.Trainer) -> dict[str, str | None] | None:
+    """{"id", "url"} of this job's W&B run for results.json (url None offline); None without a started run."""
+    for logger in wandb_loggers(trainer):
+        run = started_run(logger)
+        if run is not None and not getattr(run, "disabled", False):
+            return {"id": run.id, "url": run.url or None}
+    return None
 
 
-BUCKET_COLUMNS = ["bucket", "lower", "upper", "length", "sentences", "bleu"]
-
-
-def bucket_rows(result: Mapping[str, Any]) -> list[list[Any]]:
-    """One row per non-empty source-length bucket; `length` is the bucket's middle (the open last bucket is drawn
-    as wide as the one before it), the x of the BLEU-against-length chart."""
-    buckets = result["buckets"]
-    middles = bucket_middles([(b["lower"], b["upper"]) for b in buckets])
-    return [
-        [b["label"], b["lower"], b["upper"], middle, b["n"], b["bleu"]] for b, middle in zip(buckets, middles) if b["n"]
-    ]
-
-
-@rank_zero_only
-def log_test_result(
-    logger: WandbLogger, result: Mapping[str, Any], signature: str, num_parameters: int, step: int
-) -> None:
-    """The bucket table, its line chart and the summary fields of a tested run."""
-    import wandb
-
-    table = wandb.Table(columns=BUCKET_COLUMNS, data=bucket_rows(result))
-    chart = wandb.plot.line(table, "length", "bleu", title="Test BLEU against source length (words)")
-    logger.experiment.log(
-        {"test/bleu_by_length": table, "test/bleu_by_length_chart": chart, "trainer/global_step": step}
-    )
-    logger.experiment.summary.update(
-        {
-            "test/bleu": result["bleu"],
-            "test/sentences": result["n"],
-            "bleu_signature": signature,
-            "num_parameters": num_parameters,
-        }
-    )
