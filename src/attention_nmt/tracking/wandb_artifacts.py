@@ -5,6 +5,9 @@
   versions artifacts by content, so runs on the same split share one version.
 - `use_model_artifact`: an evaluation marks the training run's model artifact (`model-<training run id>`, logged
   with `logger.wandb.log_model`) as its input: the checkpoint's file under the same name gives the same version.
+
+W&B records an artifact as a run's input (`use_artifact`) only online; offline runs log their inputs as their
+own artifacts instead, and an offline evaluation names the model artifact in its config (`model_artifact`).
 """
 
 from __future__ import annotations
@@ -54,7 +57,8 @@ class WandbArtifacts(L.Callback):
                     f.write(tokenizer.to_str())
             made.append(vocab)
         for logger in loggers:
-            send = logger.experiment.use_artifact if self.as_inputs else logger.experiment.log_artifact
+            run = logger.experiment
+            send = run.use_artifact if self.as_inputs and not run.offline else run.log_artifact
             for artifact in made:
                 send(artifact)
 
@@ -73,8 +77,8 @@ def training_run_id(ckpt_path: Path) -> str | None:
 
 
 def use_model_artifact(run: Any, ckpt_path: Path) -> str | None:
-    """Mark the training run's model artifact as this run's input (lineage); returns its name, or None when the
-    training run logged no model."""
+    """Mark the training run's model artifact as this run's input (lineage; online only, see the module
+    docstring) and name it in the run's config; returns its name, or None when the training run logged no model."""
     train_id = training_run_id(ckpt_path)
     if train_id is None:
         return None
@@ -82,5 +86,7 @@ def use_model_artifact(run: Any, ckpt_path: Path) -> str | None:
 
     artifact = wandb.Artifact(f"model-{train_id}", type="model")
     artifact.add_file(str(ckpt_path), name="model.ckpt")  # Lightning's name: same content, same version
-    run.use_artifact(artifact)
+    run.config.update({"model_artifact": artifact.name, "trained_run": train_id})
+    if not run.offline:
+        run.use_artifact(artifact)
     return artifact.name
