@@ -51,3 +51,31 @@ def test_report_wandb_run_is_grouped_typed_and_carries_the_verdict(cli_out):
     assert "additive minus none on 21-30 words" in run.summary["summary"]["report/synthetic_reverse_map/verdict"]
     logged = {k.split(".")[0] for h in run.of_type("history") for k in h["item"]}
     assert {"report/page", "report/bleu", "report/runs", "report/synthetic_reverse_map/bleu_by_length"} <= logged
+
+
+def test_report_run_holds_the_native_chart_the_tables_and_the_report_folder(cli_out):
+    import csv
+    import json
+
+    [run] = offline_runs(cli_out)
+    assert run.run()["project"] == "attention-nmt"  # the runs' logger.wandb.project
+    name = "report/synthetic_reverse_map"
+    key = f"_wandb.visualize.{name}/bleu_by_length_chart"
+    [chart] = [c["update"][key] for c in run.of_type("config") if key in c["update"]]
+    assert chart["panel_config"]["fieldSettings"] == {"x": "length", "y": "bleu", "stroke": "arm"}
+    summary = run.summary["summary"]
+
+    def table(key: str) -> dict:
+        return json.loads((run.folder / "files" / summary[key]["path"]).read_text())
+
+    points = table(f"{name}/bleu_by_length_table")
+    with (cli_out / "bleu.csv").open() as f:
+        expected = [r for r in csv.DictReader(f) if r["slice"] not in ("all",) and not r["slice"].startswith("drop")]
+    assert sorted((r[0], r[1]) for r in points["data"]) == sorted((r["arm"], r["slice"]) for r in expected)
+    by_key = {(r["arm"], r["slice"]): float(r["bleu"]) for r in expected}
+    assert all(row[6] == pytest.approx(by_key[(row[0], row[1])]) for row in points["data"])
+    examples = table(f"{name}/example_translations")
+    assert examples["columns"][-2:] == ["none", "additive"] and examples["data"]
+    assert {f"{name}/bleu_per_arm", f"{name}/drop_with_length", f"{name}/difference_to_none"} <= set(summary)
+    [folder] = [a for a in run.of_type("artifact") if a["type"] == "report"]
+    assert {"report.html", "report.md", "bleu.csv", "runs.csv"} <= {e["path"] for e in folder["manifest"]["contents"]}

@@ -54,4 +54,5 @@ def test_each_evaluate_job_is_its_own_finished_run_with_its_config(tmp_path, cac
         assert config["model_artifact"] == f"model-{trained['wandb']['id']}"
         assert config["trained_run"] == trained["wandb"]["id"]
         inputs = {a["type"]: a["name"] for a in run.of_type("artifact") if a["type"] != "run_table"}
-        assert inputs == {"dataset": "test-split-synthetic_reverse_map", "tokenizers": "tokenizers-synthetic_reverse_map"}
+        data = "synthetic_reverse_map"
+        assert inputs == {"dataset": f"test-split-{data}", "tokenizers": f"tokenizers-{data}"}

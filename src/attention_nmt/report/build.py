@@ -6,9 +6,10 @@ scores them, and writes into `out` (default: `report/` in the multirun folder, o
                    ratio by bucket
   learning_curves[_<test set>].png/.svg validation BLEU and loss against updates per arm (runs with csv/metrics.csv)
   report.md        verdicts, tables (BLEU with intervals; difference to `none` with p-values; drop with length and
-                   interaction test; chrF; length ratio), runs and method
+                   interaction test; chrF; length ratio; example translations per bucket), runs and method
   bleu.csv         every number of the tables, one row per test set, arm and slice (and one drop row per arm)
-  runs.csv         every run folder found, with its status (finished / failed / incomplete) and why
+  runs.csv         every run folder found, with its status (finished / failed / incomplete) and why, updates,
+                   training time, training tokens/s and the W&B run
   attention_<arm>_<sentence>.png   attention heatmaps of a few test sentences per attention arm
   report.html      all of it on one self-contained page
 """
@@ -25,6 +26,8 @@ from pathlib import Path
 from attention_nmt.report.attention import aer_table, heatmaps
 from attention_nmt.report.collect import OK, ReportError, Run, collect, is_run_folder
 from attention_nmt.report.curves import arm_curves, learning_curves_figure, still_learning
+from attention_nmt.report.examples import CAPTION as EXAMPLES_CAPTION
+from attention_nmt.report.examples import DEFAULT_PER_BUCKET, examples_table
 from attention_nmt.report.figures import bleu_by_length_figure, figure_bytes, file_safe, save_figure
 from attention_nmt.report.grouping import make_comparisons
 from attention_nmt.report.html import Section, method_note, page
@@ -111,6 +114,7 @@ def _tables(scores: ComparisonScores) -> list[tuple[str, Table]]:
             length_ratio_table(scores),
         )
     )
+    tables.append((EXAMPLES_CAPTION.format(n=DEFAULT_PER_BUCKET), examples_table(scores.comparison)))
     return tables
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from hydra.experimental.callback import Callback
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from attention_nmt.report.build import build_report
 from attention_nmt.report.collect import ReportError
@@ -59,8 +59,16 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--no-wandb",
         action="store_true",
-        help="do not log the report as a W&B run (it is logged "
-        "offline by default, online when logged in; WANDB_MODE=disabled also turns it off)",
+        help="do not log the report as a W&B run (W&B's own settings decide its mode, else offline; "
+        "WANDB_MODE=disabled or `wandb disabled` also turn it off)",
+    )
+    p.add_argument(
+        "--wandb-project",
+        default=None,
+        help="W&B project of the report run (default: the runs' logger.wandb.project)",
+    )
+    p.add_argument(
+        "--wandb-entity", default=None, help="W&B entity of the report run (default: the runs' logger.wandb.entity)"
     )
     return p
 
@@ -76,6 +84,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         use_wandb=not args.no_wandb,
         short_max_words=args.short_max_words,
         min_bleu=args.min_bleu,
+        wandb_settings={"project": args.wandb_project, "entity": args.wandb_entity},
     )
 
 
@@ -87,8 +96,10 @@ def run_report(
     use_wandb: bool = True,
     short_max_words: int = DEFAULT_SHORT_MAX_WORDS,
     min_bleu: float = DEFAULT_MIN_BLEU,
+    wandb_settings: dict[str, Any] | None = None,
 ) -> int:
-    """Build the report, log its verdicts, log it to W&B unless told not to; the exit status (2: no report)."""
+    """Build the report, log its verdicts, log it to W&B unless told not to; the exit status (2: no report).
+    `wandb_settings`: project / entity / mode of the report run (None values: the runs' own)."""
     try:
         report = build_report(paths, out, resamples, seed, short_max_words, min_bleu)
     except ReportError as e:
@@ -100,7 +111,7 @@ def run_report(
         from attention_nmt.report.wandb_log import log_report
 
         try:
-            log_report(report)
+            log_report(report, **(wandb_settings or {}))
         except Exception as e:  # the files are written; a W&B problem must not hide them
             log.warning("Could not log the report to W&B (%s: %s); the files are complete.", type(e).__name__, e)
     log.info("Report: %s (figures, report.md, bleu.csv, runs.csv)", report.files["html"])
@@ -117,8 +128,10 @@ class ReportWhenDone(Callback):
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         sweep_dir = Path(config.hydra.sweep.dir)
+        wandb_cfg = OmegaConf.select(config, "logger.wandb", default=None)
+        settings = {k: wandb_cfg.get(k) for k in ("project", "entity", "mode")} if wandb_cfg else {}
         try:
-            run_report([sweep_dir], resamples=self.resamples, use_wandb=self.use_wandb)
+            run_report([sweep_dir], resamples=self.resamples, use_wandb=self.use_wandb, wandb_settings=settings)
         except Exception as e:  # the runs are complete; say how to make the report by hand
             log.error(
                 "The report of %s failed (%s: %s); the runs are intact: python report.py %s",

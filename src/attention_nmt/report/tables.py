@@ -157,14 +157,38 @@ def _drop_row(arm: ArmScores) -> list[str]:
 
 
 def runs_table(runs: Sequence[Run], root: Path | None = None) -> Table:
-    """Every run folder found: status, arm, seed, overall BLEU from results.json, and why it is unusable."""
-    headers = ["run", "status", "attention", "seed", "BLEU", "note"]
+    """Every run folder found: status, arm, seed, overall BLEU, updates, training time and tokens/s from
+    results.json, its W&B run (URL when online, else id), and why it is unusable."""
+    headers = ["run", "status", "attention", "seed", "BLEU", "updates", "train time", "tokens/s", "W&B", "note"]
     rows = []
     for run in runs:
         name = str(run.path.relative_to(root)) if root and run.path.is_relative_to(root) else str(run.path)
         bleu = f"{run.results['test']['bleu']:.2f}" if run.ok else "-"
-        rows.append([name, run.status, run.attention, str(run.seed if run.seed is not None else "?"), bleu, run.reason])
+        seed = str(run.seed if run.seed is not None else "?")
+        rows.append([name, run.status, run.attention, seed, bleu, *_training_cells(run.results), run.reason])
     return headers, rows
+
+
+def _training_cells(results: dict[str, Any]) -> list[str]:
+    """updates, training time, training tokens/s and the W&B run of a results.json ("-" where it has none,
+    e.g. an evaluate run or an unfinished one)."""
+    steps, seconds, speed = (results.get(k) for k in ("global_step", "train_time_s", "train_tokens_per_s"))
+    wandb = results.get("wandb") or {}
+    return [
+        f"{steps:,}" if steps is not None else "-",
+        _duration(seconds) if seconds is not None else "-",
+        f"{speed:,.0f}" if speed is not None else "-",
+        wandb.get("url") or wandb.get("id") or "-",
+    ]
+
+
+def _duration(seconds: float) -> str:
+    """1 h 02 min, 15 min 49 s, 42 s."""
+    minutes, secs = divmod(round(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    if hours:
+        return f"{hours} h {minutes:02d} min"
+    return f"{minutes} min {secs:02d} s" if minutes else f"{secs} s"
 
 
 def _escape_markdown(cell: str) -> str:

@@ -45,7 +45,9 @@ class WandbArtifacts(L.Callback):
 
         data_name = str(getattr(trainer.datamodule.cfg, "name", "data"))
         split = trainer.datamodule.splits["test"]
-        test = wandb.Artifact(artifact_name("test-split", data_name), type="dataset", metadata={"sentences": len(split)})
+        test = wandb.Artifact(
+            artifact_name("test-split", data_name), type="dataset", metadata={"sentences": len(split)}
+        )
         with test.new_file("test.tsv", mode="w", encoding="utf-8") as f:
             f.write("src_words\tsource\treference\n")
             f.writelines(f"{n}\t{s}\t{r}\n" for n, s, r in zip(split.src_words, split.sources, split.references))

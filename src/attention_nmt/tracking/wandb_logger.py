@@ -169,5 +169,3 @@ def wandb_reference(trainer: L.Trainer) -> dict[str, str | None] | None:
         if run is not None and not getattr(run, "disabled", False):
             return {"id": run.id, "url": run.url or None}
     return None
-
-
