@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from omegaconf import OmegaConf
 
 from attention_nmt.errors import ConfigError
@@ -21,7 +22,7 @@ from tests.tracking.offline_runs import offline_runs
 
 ROOT = Path(__file__).resolve().parents[2]
 SWEEP_FILES = sorted((ROOT / "sweeps").glob("*.yaml"))
-LOGGED_METRICS = {"val/bleu", "val/loss", "test/bleu"}  # what lit_module logs and a sweep may optimise
+LOGGED_METRICS = {"val/bleu_best"}  # the best validation BLEU: the tested checkpoint's, what sweeps optimise
 
 
 def test_the_three_ablation_sweeps_ship():
@@ -38,6 +39,17 @@ def test_sweep_file_is_valid_for_wandb(path):
     assert (ROOT / sweep["program"]).is_file()
     assert sweep["command"][:4] == ["${env}", "${interpreter}", "${program}", "${args_no_hyphens}"]
     assert any(a.split("=")[0] in ("experiment", "experiment_name") for a in fixed_arguments(sweep))  # W&B group
+    logger = yaml.safe_load((ROOT / "conf" / "logger" / "wandb.yaml").read_text())
+    assert sweep["project"] == logger["wandb"]["project"]  # one project for runs, evaluations, report, sweeps
+    if any(a.startswith("experiment=") for a in sweep["command"]):
+        assert "hydra.mode=RUN" in sweep["command"]  # an agent runs one grid point, not the experiment's multirun
+
+
+def test_report_run_defaults_to_the_loggers_project():
+    from attention_nmt.report.wandb_log import PROJECT
+
+    logger = yaml.safe_load((ROOT / "conf" / "logger" / "wandb.yaml").read_text())
+    assert PROJECT == logger["wandb"]["project"]
 
 
 def combinations(sweep: dict[str, Any]) -> list[dict[str, Any]]:

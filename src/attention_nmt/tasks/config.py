@@ -166,12 +166,18 @@ def seed_list(first: int, count: int) -> str:
 
 
 def register_configs() -> None:
-    """Register every schema in Hydra's ConfigStore under the group whose YAML files use it, and the
-    `seed_list` resolver the experiment configs' sweeps use."""
+    """Register every schema in Hydra's ConfigStore (at the top level, named by `schema_name`, so they are not
+    offered as group options) and the `seed_list` resolver the experiment configs' sweeps use."""
     OmegaConf.register_new_resolver("seed_list", seed_list, replace=True)
     cs = ConfigStore.instance()
     cs.store(name="train_schema", node=TrainConfig)
     cs.store(name="evaluate_schema", node=EvaluateConfig)
     for group, schemas in SCHEMAS.items():
-        for name, node in schemas.items():
-            cs.store(group=group, name=name, node=node)
+        for name, node in schemas.items():  # outside the groups, so `--help` lists only the user's choices
+            cs.store(name=schema_name(group, name), node=node)
+
+
+def schema_name(group: str, name: str) -> str:
+    """The ConfigStore name of a group's schema: `attention_additive_schema`, used in conf/attention/additive.yaml
+    as `- /attention_additive_schema@_here_`."""
+    return f"{group}_{name}"
