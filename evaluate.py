@@ -5,13 +5,15 @@ from omegaconf import DictConfig
 
 from attention_nmt.tasks.config import register_configs
 from attention_nmt.tasks.evaluate import evaluate_task
+from attention_nmt.tracking.user_errors import one_line_errors
 
 register_configs()
 
 
 @hydra.main(version_base="1.3", config_path="conf", config_name="evaluate")
 def main(cfg: DictConfig) -> float:
-    return evaluate_task(cfg)
+    with one_line_errors():  # a bad value or corpus line: its message alone (HYDRA_FULL_ERROR=1: traceback)
+        return evaluate_task(cfg)
 
 
 if __name__ == "__main__":

@@ -89,14 +89,14 @@ def wandb_offline_in_process() -> Iterator[None]:
                 os.environ.pop("WANDB_SERVICE", None)
 
 
-def run_script(script: str, args: list[str], cwd: Path, timeout: int = 900) -> subprocess.CompletedProcess:
+def run_script(script: str, args: list[str], cwd: Path, timeout: int = 900, **env: str) -> subprocess.CompletedProcess:
     """`python <project root>/<script> args...` as a user runs it, W&B offline (a test never reaches for the
-    W&B cloud, even on a logged-in machine)."""
+    W&B cloud, even on a logged-in machine); `env`: extra environment variables."""
     return subprocess.run(
         [sys.executable, str(ROOT / script), *args],
         cwd=cwd,
         capture_output=True,
         text=True,
         timeout=timeout,
-        env={**os.environ, "WANDB_MODE": "offline"},
+        env={**os.environ, "WANDB_MODE": "offline", **env},
     )

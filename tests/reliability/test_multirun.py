@@ -32,7 +32,8 @@ def test_failing_job_is_recorded_and_the_others_still_run(tmp_path):
     )
     assert done.returncode != 0  # the exit status says that a job failed
     message = f"{bad}:2: expected 2 tab-separated columns (source<TAB>target), found 1"
-    assert f"attention_nmt.errors.DataFormatError: {message}" in done.stderr  # the traceback's last line
+    assert any(line.startswith(message) for line in done.stderr.splitlines())  # the message alone, no traceback
+    assert "Traceback" not in done.stderr
     first, second = sorted(p for p in sweep.iterdir() if p.is_dir())
     assert first.name.startswith("0_") and second.name.startswith("1_")
 

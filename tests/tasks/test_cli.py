@@ -62,8 +62,29 @@ def test_multirun_trains_each_arm_in_its_own_folder_and_evaluate_reads_one(tmp_p
     )
 
 
-def test_bad_override_exits_nonzero_naming_the_key(tmp_path):
+def test_bad_override_exits_nonzero_with_its_message_alone(tmp_path):
     done = run_script("train.py", ["model.dropout=1.5", f"hydra.run.dir={tmp_path}/run"], tmp_path, timeout=600)
     assert done.returncode != 0
-    assert "model.dropout=1.5" in done.stderr
+    assert "model.dropout=1.5: must lie in [0.0, 1.0)." in done.stderr.splitlines()
+    assert "Traceback" not in done.stderr
     assert not (tmp_path / "run" / "results.json").exists()
+    failed = json.loads((tmp_path / "run" / "failed.json").read_text())
+    assert failed["error"] == "ConfigError" and "Traceback" in failed["traceback"]
+    full = run_script(
+        "train.py", ["model.dropout=1.5", f"hydra.run.dir={tmp_path}/full"], tmp_path, timeout=600, HYDRA_FULL_ERROR="1"
+    )
+    assert full.returncode != 0 and "Traceback" in full.stderr and "ConfigError" in full.stderr
+
+
+def test_bad_corpus_line_stops_with_its_message_alone(tmp_path):
+    corpus = tmp_path / "pairs.tsv"
+    corpus.write_text("hola\thello\nadios mundo sin tabulador\n", encoding="utf-8")
+    done = run_script(
+        "train.py",
+        ["data=local", f"data.path={corpus}", "logger=none", f"hydra.run.dir={tmp_path}/run"],
+        tmp_path,
+        timeout=600,
+    )
+    assert done.returncode != 0
+    [message] = [line for line in done.stderr.splitlines() if line.startswith(f"{corpus}:2")]
+    assert "expected 2 tab-separated columns" in message and "Traceback" not in done.stderr

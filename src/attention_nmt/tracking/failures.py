@@ -30,6 +30,7 @@ from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from attention_nmt.evaluation.results import write_text_atomically
+from attention_nmt.tracking.user_errors import original_error
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +64,7 @@ class RecordFailures(Callback):
         out_dir = Path(hydra_cfg.runtime.output_dir)
         record = out_dir / FAILED
         if job_return.status == JobStatus.FAILED:
-            error = job_return._return_value
+            error = original_error(job_return._return_value)  # the named error, not its one-line wrapper
             job = {"num": hydra_cfg.job.get("num"), "name": hydra_cfg.job.name, "output_dir": str(out_dir)}
             out_dir.mkdir(parents=True, exist_ok=True)
             write_json_atomically(record, failure_record(error, job_return.overrides or [], job))
