@@ -162,7 +162,7 @@ def runs_table(runs: Sequence[Run], root: Path | None = None) -> Table:
     rows = []
     for run in runs:
         name = str(run.path.relative_to(root)) if root and run.path.is_relative_to(root) else str(run.path)
-        bleu = f"{run.results['test']['bleu']:.2f}" if run.ok else "-"
+        bleu = f"{run.results.test.bleu:.2f}" if run.ok else "-"
         rows.append([name, run.status, run.attention, str(run.seed if run.seed is not None else "?"), bleu, run.reason])
     return headers, rows
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 import pickle
 from pathlib import Path
-from typing import Any
 
 import lightning as L
 from omegaconf import DictConfig, OmegaConf
@@ -18,9 +17,10 @@ from attention_nmt.data.config import DataConfig
 from attention_nmt.data.datamodule import TranslationDataModule
 from attention_nmt.errors import ConfigError
 from attention_nmt.evaluation.bleu import BucketedBLEU
+from attention_nmt.evaluation.results import RunResults
 from attention_nmt.stored_config import from_plain, to_plain
 from attention_nmt.tasks.config import EvaluateConfig
-from attention_nmt.tasks.test_pass import test_and_write
+from attention_nmt.tasks.test_pass import ResultsWriter, test_and_write
 from attention_nmt.training.module import TranslationModule
 from attention_nmt.training.resuming import unsafe_checkpoint_message
 from attention_nmt.training.trainer import make_trainer
@@ -44,7 +44,7 @@ def load_module(ckpt_path: str) -> TranslationModule:
     return module
 
 
-def evaluate(cfg: EvaluateConfig) -> dict[str, Any]:
+def evaluate(cfg: EvaluateConfig) -> RunResults:
     """Decode the test split of `cfg.data` (or the checkpoint's corpus) with the checkpoint's model."""
     L.seed_everything(cfg.seed, workers=True)
     run_dir = Path(cfg.paths.output_dir)
@@ -55,16 +55,18 @@ def evaluate(cfg: EvaluateConfig) -> dict[str, Any]:
     data_cfg = cfg.data if cfg.data is not None else from_plain(module.hparams["data"], DataConfig)
     datamodule = TranslationDataModule(data_cfg, Path(cfg.paths.cache_dir), cfg.seed, tokenizers=module.tokenizers)
     datamodule.setup()
-    trainer = make_trainer(cfg.trainer, cfg.callbacks, cfg.logger, run_dir)
-    extra = {
-        "config": to_plain(cfg),
-        "checkpoint": str(Path(cfg.ckpt_path).resolve()),
-        "trained_with": {k: module.hparams[k] for k in ("model", "encoder", "attention", "data")},
-    }
-    return test_and_write(trainer, module, datamodule, run_dir, None, extra, cfg.evaluation)
+    writer = ResultsWriter(
+        run_dir,
+        cfg.evaluation,
+        config=to_plain(cfg),
+        checkpoint=str(Path(cfg.ckpt_path).resolve()),
+        trained_with={k: module.hparams[k] for k in ("model", "encoder", "attention", "data")},
+    )
+    trainer = make_trainer(cfg.trainer, cfg.callbacks, cfg.logger, run_dir, task_callbacks=[writer])
+    return test_and_write(trainer, module, datamodule, None)
 
 
 def evaluate_task(cfg: DictConfig) -> float:
     """Entry for `evaluate.py`: type the config, evaluate, return overall test BLEU."""
     typed_cfg: EvaluateConfig = OmegaConf.to_object(cfg)
-    return evaluate(typed_cfg)["test"]["bleu"]
+    return evaluate(typed_cfg).test.bleu

@@ -7,7 +7,6 @@ every rank and rank 0 alone writes the files. BLEU itself is summed exactly acro
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,7 @@ from lightning.pytorch.utilities import rank_zero_only
 
 from attention_nmt.data.datamodule import TranslationDataModule
 from attention_nmt.evaluation.attention_record import forced_aer, heatmap_sentences, pick_by_length, write_attention
-from attention_nmt.evaluation.results import bleu_table, write_hypotheses, write_results
+from attention_nmt.evaluation.results import RunResults, bleu_table, write_hypotheses
 from attention_nmt.stored_config import to_plain
 from attention_nmt.training.distributed import gather_objects
 from attention_nmt.training.module import TranslationModule
@@ -27,59 +26,67 @@ log = logging.getLogger(__name__)
 
 
 def test_and_write(
-    trainer: L.Trainer,
-    module: TranslationModule,
-    datamodule: TranslationDataModule,
-    run_dir: Path,
-    ckpt_path: str | None,
-    extra: dict[str, Any],
-    evaluation: Any,
-) -> dict[str, Any]:
-    """Decode the test split, write results.json + hypotheses.tsv (rank 0) and log the BLEU table; returns the
-    results (under ddp_spawn the ranks ran in other processes, so they are read back from results.json).
-    `evaluation` is the run's EvaluationConfig (buckets, heatmap sentences)."""
-    writer = ResultsWriter(run_dir, extra, evaluation)
-    trainer.callbacks.append(writer)
-    try:
-        trainer.test(module, datamodule=datamodule, ckpt_path=ckpt_path, verbose=False, weights_only=True)
-    finally:
-        trainer.callbacks.remove(writer)
-    results = writer.results
-    if results is None:
-        results = json.loads((run_dir / "results.json").read_text(encoding="utf-8"))
+    trainer: L.Trainer, module: TranslationModule, datamodule: TranslationDataModule, ckpt_path: str | None
+) -> RunResults:
+    """Decode the test split with the trainer's `ResultsWriter` installed (see `make_trainer`): it writes
+    results.json + hypotheses.tsv (rank 0); log the BLEU table and return the results (under ddp_spawn the
+    ranks ran in other processes, so they are read back from results.json)."""
+    writer = results_writer(trainer)
+    trainer.test(module, datamodule=datamodule, ckpt_path=ckpt_path, verbose=False, weights_only=True)
+    results = writer.results if writer.results is not None else RunResults.read(writer.run_dir / "results.json")
     if rank_zero_only.rank == 0:
-        test = results["test"]
-        log.info("Test BLEU %.2f (%s)\n%s", test["bleu"], results["bleu_signature"], bleu_table(test))
-        if "aer" in test:
-            log.info("Test AER %.3f (attention against the gold alignments, forced decoding)", test["aer"]["aer"])
-        log.info("Run files: %s (results.json, hypotheses.tsv, checkpoints/)", run_dir.resolve())
+        log.info("Test BLEU %.2f (%s)\n%s", results.test.bleu, results.bleu_signature, bleu_table(results.test))
+        if results.test.aer is not None:
+            log.info("Test AER %.3f (attention against the gold alignments, forced decoding)", results.test.aer.aer)
+        log.info("Run files: %s (results.json, hypotheses.tsv, checkpoints/)", writer.run_dir.resolve())
     return results
+
+
+def results_writer(trainer: L.Trainer) -> ResultsWriter:
+    """The trainer's `ResultsWriter` (one per trainer)."""
+    writers = [c for c in trainer.callbacks if isinstance(c, ResultsWriter)]
+    if len(writers) != 1:
+        raise RuntimeError(f"the trainer has {len(writers)} ResultsWriter callbacks; make_trainer installs one.")
+    return writers[0]
 
 
 class ResultsWriter(Callback):
     """At the end of a test pass: gathers every rank's (index, hypothesis) rows; rank 0 measures AER (gold
-    alignments only), writes the files and keeps the attention of a few test sentences."""
+    alignments only), writes results.json (a `RunResults` of the module's test scores and the run's `facts`)
+    and hypotheses.tsv, and keeps the attention of a few test sentences.
 
-    def __init__(self, run_dir: Path, extra: dict[str, Any], evaluation: Any) -> None:
-        self.run_dir, self.extra, self.evaluation = run_dir, extra, evaluation
-        self.results: dict[str, Any] | None = None
+    `facts` are `RunResults` fields the task knows (config, checkpoint, training time, ...); the task adds
+    those known only after training with `add_facts` before it tests."""
+
+    def __init__(self, run_dir: Path, evaluation: Any, **facts: Any) -> None:
+        self.run_dir, self.evaluation, self.facts = Path(run_dir), evaluation, facts
+        self.results: RunResults | None = None
+
+    def add_facts(self, **facts: Any) -> None:
+        self.facts.update(facts)
 
     def on_test_end(self, trainer: L.Trainer, pl_module: TranslationModule) -> None:
         rows = gather_objects(pl_module.test_rows)
-        self.results = {
-            **self.extra,
-            "num_parameters": pl_module.num_parameters,
-            "decoding": to_plain(pl_module.decoding),
-            "bleu_signature": pl_module.test_bleu.signature(),
-            "chrf_signature": pl_module.test_bleu.chrf_signature(),
-            "test": pl_module.test_result,
-        }
+        if pl_module.test_result is None:
+            raise RuntimeError("the test pass ended without test scores; results not written.")
+        test = dict(pl_module.test_result)
         if trainer.is_global_zero:
             data, cfg = trainer.datamodule.splits["test"], self.evaluation
             aer = forced_aer(pl_module, data, cfg.bucket_edges, trainer.datamodule.cfg.eval_batch_size)
             if aer is not None:
-                self.results["test"] = {**self.results["test"], "aer": aer}
+                test["aer"] = aer
                 _log_aer(trainer, aer)
+        self.results = RunResults.from_dict(
+            {
+                **self.facts,
+                "num_parameters": pl_module.num_parameters,
+                "decoding": to_plain(pl_module.decoding),
+                "bleu_signature": pl_module.test_bleu.signature(),
+                "chrf_signature": pl_module.test_bleu.chrf_signature(),
+                "test": test,
+            }
+        )
+        if trainer.is_global_zero:
             _write(self.run_dir, self.results, rows, trainer.datamodule)
             chosen = pick_by_length(data.src_words, cfg.heatmap_sentences, cfg.heatmap_max_words)
             write_attention(self.run_dir, heatmap_sentences(pl_module, data, chosen))
@@ -96,9 +103,7 @@ def _log_aer(trainer: L.Trainer, aer: dict[str, Any]) -> None:
         logger.log_metrics(metrics, step=trainer.global_step)
 
 
-def _write(
-    run_dir: Path, results: dict[str, Any], rows: list[tuple[int, str]], datamodule: TranslationDataModule
-) -> None:
+def _write(run_dir: Path, results: RunResults, rows: list[tuple[int, str]], datamodule: TranslationDataModule) -> None:
     data = datamodule.splits["test"]
     by_index = dict(rows)
     if len(by_index) != len(rows) or len(by_index) != len(data) or set(by_index) != set(range(len(data))):
@@ -106,10 +111,10 @@ def _write(
             f"{len(rows)} hypotheses for {len(by_index)} distinct of the {len(data)} test sentences; "
             "every test sentence needs exactly one. Results not written."
         )
-    if results["test"]["n"] != len(data):
+    if results.test.n != len(data):
         raise RuntimeError(
-            f"BLEU counted {results['test']['n']} sentences, the test split has {len(data)}; results not written."
+            f"BLEU counted {results.test.n} sentences, the test split has {len(data)}; results not written."
         )
     hypotheses = [by_index[i] for i in range(len(data))]
     write_hypotheses(run_dir / "hypotheses.tsv", data.src_words, data.sources, data.references, hypotheses)
-    write_results(run_dir / "results.json", results)
+    results.write(run_dir / "results.json")
