@@ -1,5 +1,6 @@
 """Training end to end: every encoder x attention arm runs, files are written, overrides take effect."""
 
+import math
 from pathlib import Path
 
 import pytest
@@ -8,7 +9,7 @@ from omegaconf import OmegaConf
 from attention_nmt.evaluation.bleu import BucketedBLEU
 from attention_nmt.evaluation.results import RunResults, read_hypotheses
 from attention_nmt.tasks.train import clear_step_limit_if_only_epochs_given, train
-from tests.conftest import TINY, compose_config
+from tests.conftest import TINY, compose_config, first_loss_is_a_uniform_guess
 
 ENCODERS = ["gru", "bigru", "lstm", "bilstm"]
 ATTENTIONS = [
@@ -21,10 +22,11 @@ ATTENTIONS = [
 
 @pytest.mark.parametrize("encoder", ENCODERS)
 @pytest.mark.parametrize("attention", ATTENTIONS, ids=["none", "additive", "mult+feed", "mult"])
-def test_every_encoder_and_attention_runs_a_fast_dev_run_step(tiny_config, encoder, attention):
+def test_every_encoder_and_attention_runs_a_fast_dev_run_step(tiny_config, tmp_path, encoder, attention):
     cfg = tiny_config(f"encoder={encoder}", *attention, "trainer.fast_dev_run=1")
     metrics = train(OmegaConf.to_object(cfg))
-    assert metrics["train/loss"] > 0
+    assert first_loss_is_a_uniform_guess(metrics, tmp_path / "run")
+    assert 0.0 <= metrics["val/bleu"] <= 100.0 and math.isfinite(metrics["val/loss"])
 
 
 def test_train_writes_results_and_hypotheses_that_agree(tiny_config, tmp_path):
