@@ -22,7 +22,7 @@ from attention_nmt.data.batching import LengthBucketSampler
 from attention_nmt.errors import ConfigError
 from attention_nmt.evaluation.bleu import BucketedBLEU
 from attention_nmt.evaluation.results import RunResults
-from attention_nmt.tasks.test_pass import _write
+from attention_nmt.tasks.final_test import _write
 from attention_nmt.training.distributed import (
     HydraJobDDPStrategy,
     OwnMetricStates,

@@ -2,7 +2,7 @@
 short, and what it translated.
 
 A run folder holds `results.json` (a `RunResults`) + `hypotheses.tsv`, written by the test pass
-(`tasks/test_pass.py`), when it finished; `failed.json` when the task caught an exception (a results.json
+(`tasks/final_test.py`), when it finished; `failed.json` when the task caught an exception (a results.json
 written after it means the job was rerun and finished); only `.hydra/` when it was killed or is still running.
 Every folder found is returned with its status, so the report can list the ones it cannot use.
 """

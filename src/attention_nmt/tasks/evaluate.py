@@ -20,7 +20,7 @@ from attention_nmt.evaluation.bleu import BucketedBLEU
 from attention_nmt.evaluation.results import RunResults
 from attention_nmt.stored_config import from_plain, to_plain
 from attention_nmt.tasks.config import EvaluateConfig
-from attention_nmt.tasks.test_pass import ResultsWriter, test_and_write
+from attention_nmt.tasks.final_test import ResultsWriter, test_and_write
 from attention_nmt.training.module import TranslationModule
 from attention_nmt.training.resuming import unsafe_checkpoint_message
 from attention_nmt.training.trainer import make_trainer

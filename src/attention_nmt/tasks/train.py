@@ -19,7 +19,7 @@ from omegaconf import DictConfig, OmegaConf
 from attention_nmt.data.datamodule import TranslationDataModule
 from attention_nmt.stored_config import to_plain
 from attention_nmt.tasks.config import TrainConfig
-from attention_nmt.tasks.test_pass import ResultsWriter, results_writer, test_and_write
+from attention_nmt.tasks.final_test import ResultsWriter, results_writer, test_and_write
 from attention_nmt.tracking.wandb_logger import finish_wandb
 from attention_nmt.training.distributed import distributed_job
 from attention_nmt.training.module import TranslationModule
