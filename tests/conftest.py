@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import subprocess
 import sys
@@ -87,6 +88,16 @@ def wandb_offline_in_process() -> Iterator[None]:
             wandb.teardown()
             if service is None:
                 os.environ.pop("WANDB_SERVICE", None)
+
+
+def first_loss_is_a_uniform_guess(metrics: dict, run_dir: Path) -> bool:
+    """An untrained network (small initial weights) guesses every target token about uniformly, so the
+    token-averaged cross-entropy of its first batch is ln(target vocabulary), whatever the arm. A summed or
+    mis-normalised loss, a wrong log-softmax or label smoothing leaking in would move it."""
+    from tokenizers import Tokenizer
+
+    vocab = Tokenizer.from_file(str(run_dir / "tokenizers" / "trg.json")).get_vocab_size()
+    return abs(metrics["train/loss"] / math.log(vocab) - 1.0) < 0.03  # wider models start a little further off
 
 
 def run_script(script: str, args: list[str], cwd: Path, timeout: int = 900, **env: str) -> subprocess.CompletedProcess:

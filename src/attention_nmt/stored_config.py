@@ -51,3 +51,13 @@ def from_plain(values: dict, base: type[T]) -> T:
     if not (isinstance(schema, type) and issubclass(schema, base)):
         raise ConfigError(f"_schema_={path}: not a {base.__name__}.")
     return typed(schema, values)
+
+
+def stored(cfg: Any) -> dict:
+    """The stored form of a config that may already be stored: `to_plain` of a dataclass, a dict as it is."""
+    return dict(cfg) if isinstance(cfg, dict) else to_plain(cfg)
+
+
+def as_typed(value: Any, base: type[T]) -> T:
+    """A config of class `base` as it is, or a stored dict rebuilt with `from_plain`."""
+    return value if isinstance(value, base) else from_plain(value, base)

@@ -1,7 +1,14 @@
 """Configs fail at start, naming the key, for unknown keys, wrong types, bad values and bad combinations."""
 
+from enum import Enum
+from pathlib import Path
+
 import pytest
+import yaml
 from hydra.errors import ConfigCompositionException
+from hydra.utils import instantiate
+from lightning.pytorch.callbacks import Callback
+from lightning.pytorch.loggers import Logger
 from omegaconf import OmegaConf
 from omegaconf.errors import ConfigKeyError, ValidationError
 
@@ -9,6 +16,7 @@ from attention_nmt.errors import ConfigError
 from attention_nmt.model.attention import Score
 from attention_nmt.model.config import AdditiveAttentionConfig, MultiplicativeAttentionConfig
 from attention_nmt.stored_config import from_plain, to_plain
+from tests.conftest import ROOT, compose_config
 
 
 def test_default_config_composes_to_the_documented_arms(tiny_config):
@@ -91,21 +99,45 @@ def test_from_plain_refuses_classes_outside_the_project():
         from_plain({"_schema_": "os.system"}, AdditiveAttentionConfig)
 
 
+def inherited(option: Path) -> set[str]:
+    """Entries an option takes over from the group's `default` (callbacks=early_stopping extends default)."""
+    spec = yaml.safe_load(option.read_text()) or {}
+    if "default" not in (spec.get("defaults") or []):
+        return set()
+    base = yaml.safe_load((option.parent / "default.yaml").read_text()) or {}
+    return {k for k, v in base.items() if k != "defaults" and v is not None}
+
+
+def _own_values(node: object, prefix: str = "") -> dict[str, object]:
+    """The dotted keys and values a YAML file sets itself (not its defaults list, not interpolations)."""
+    if not isinstance(node, dict):
+        return {prefix.rstrip("."): node}
+    values: dict[str, object] = {}
+    for key, value in node.items():
+        if key != "defaults" and not (isinstance(value, str) and "${" in value):
+            values.update(_own_values(value, f"{prefix}{key}."))
+    return values
+
+
 @pytest.mark.parametrize("group", ["data", "encoder", "attention", "trainer", "callbacks", "logger"])
-def test_every_option_of_every_group_composes_and_validates(tmp_path, group):
-    from pathlib import Path
-
-    from tests.conftest import compose_config
-
-    options = sorted(p.stem for p in (Path(__file__).resolve().parents[2] / "conf" / group).glob("*.yaml"))
-    assert options
+def test_every_option_of_every_group_composes_with_its_own_values(tmp_path, group):
+    options = sorted((ROOT / "conf" / group).glob("*.yaml"))
+    assert len(options) >= 2
     for option in options:
-        extra = ["data.path=pairs.tsv"] if (group, option) == ("data", "local") else []  # local needs its file
-        cfg = OmegaConf.to_object(
-            compose_config("train", [f"{group}={option}", *extra], tmp_path / "r", tmp_path / "c")
-        )
-        if group == "data":
-            assert cfg.data.name and cfg.data.src_lang != cfg.data.trg_lang
+        extra = ["data.path=pairs.tsv"] if (group, option.stem) == ("data", "local") else []  # local needs its file
+        composed = compose_config("train", [f"{group}={option.stem}", *extra], tmp_path / "r", tmp_path / "c")
+        typed = OmegaConf.to_object(composed)  # validates against the schema, runs __post_init__ rules
+        own = _own_values(yaml.safe_load(option.read_text()) or {})
+        for key, value in own.items():
+            got = OmegaConf.select(composed, f"{group}.{key}")
+            got = got.value if isinstance(got, Enum) else got
+            assert got == value, f"conf/{group}/{option.name}: {key} is {got!r} after composition, not {value!r}"
+        if group in ("encoder", "attention"):
+            assert getattr(typed, group).name == option.stem  # what run names, tags and the report group by
+        if group in ("callbacks", "logger"):
+            made = [instantiate(node) for node in getattr(typed, group).values() if node is not None]
+            assert len(made) == len({k.split(".")[0] for k, v in own.items() if v is not None} | inherited(option))
+            assert all(isinstance(m, Callback if group == "callbacks" else Logger) for m in made)
 
 
 def test_attention_score_that_does_not_fit_the_encoder_fails_at_start(tiny_config):

@@ -12,6 +12,7 @@ from omegaconf import OmegaConf
 
 from attention_nmt.data.datamodule import TranslationDataModule
 from attention_nmt.evaluation.attention_record import ATTENTION_FILE, forced_aer
+from attention_nmt.evaluation.results import RunResults
 from attention_nmt.tasks.train import train
 from tests.conftest import TINY, compose_config
 
@@ -86,14 +87,14 @@ def test_no_gold_alignments_or_no_attention_means_no_aer(test_split):
 def test_a_trained_attention_run_writes_aer_and_heatmap_sentences(tiny_config, tmp_path):
     train(OmegaConf.to_object(tiny_config("attention=additive", "evaluation.heatmap_sentences=3", "logger=csv")))
     run = tmp_path / "run"
-    test = json.loads((run / "results.json").read_text())["test"]
-    assert 0.0 <= test["aer"]["aer"] <= 1.0 and test["aer"]["links"] > 0
+    test = RunResults.read(run / "results.json").test
+    assert 0.0 <= test.aer.aer <= 1.0 and test.aer.links > 0
     [metrics_file] = run.glob("csv/**/metrics.csv")
     with metrics_file.open(encoding="utf-8") as f:
         logged = [row for row in csv.DictReader(f) if row.get("test/aer")]
-    assert len(logged) == 1 and float(logged[0]["test/aer"]) == pytest.approx(test["aer"]["aer"])
+    assert len(logged) == 1 and float(logged[0]["test/aer"]) == pytest.approx(test.aer.aer)
     assert {k for k, v in logged[0].items() if k.startswith("test/aer_len/") and v} == {
-        f"test/aer_len/{b['label']}" for b in test["aer"]["buckets"] if b["aer"] is not None
+        f"test/aer_len/{b.label}" for b in test.aer.buckets if b.aer is not None
     }
     sentences = json.loads((run / ATTENTION_FILE).read_text())["sentences"]
     assert len(sentences) == 3
@@ -109,5 +110,5 @@ def test_a_trained_attention_run_writes_aer_and_heatmap_sentences(tiny_config, t
 def test_a_run_without_attention_writes_neither(tiny_config, tmp_path):
     train(OmegaConf.to_object(tiny_config("attention=none")))
     run = tmp_path / "run"
-    assert "aer" not in json.loads((run / "results.json").read_text())["test"]
+    assert RunResults.read(run / "results.json").test.aer is None
     assert not (run / ATTENTION_FILE).exists()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 
+from attention_nmt.evaluation.results import RunResults
 from tests.conftest import TINY, run_script
 
 
@@ -43,8 +44,8 @@ def test_failing_job_is_recorded_and_the_others_still_run(tmp_path):
     assert "DataFormatError" in failed["traceback"].splitlines()[-1]
     assert not (first / "results.json").exists() and not (first / "checkpoints").exists()
 
-    results = json.loads((second / "results.json").read_text())  # the job after the failure ran to the end
-    assert results["config"]["data"]["path"] == str(good) and results["test"]["n"] == 5
+    results = RunResults.read(second / "results.json")  # the job after the failure ran to the end
+    assert results.config["data"]["path"] == str(good) and results.test.n == 5
     assert not (second / "failed.json").exists()
 
     summary = json.loads((sweep / "failures.json").read_text())

@@ -7,7 +7,6 @@ every 10 steps, dropout 0.2 (so the RNG state matters) and `last.ckpt` every 4 s
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -19,6 +18,7 @@ import pytest
 import torch
 from omegaconf import OmegaConf
 
+from attention_nmt.evaluation.results import RunResults
 from attention_nmt.tasks.train import train
 from tests.conftest import TINY, compose_config
 
@@ -81,11 +81,11 @@ def checkpoint(path: Path) -> dict:
 
 def outcome(run_dir: Path) -> tuple[dict, str, float]:
     """Final weights, hypotheses.tsv and test BLEU of a finished run."""
-    results = json.loads((run_dir / "results.json").read_text())
+    results = RunResults.read(run_dir / "results.json")
     return (
         checkpoint(run_dir / "checkpoints" / "last.ckpt")["state_dict"],
         (run_dir / "hypotheses.tsv").read_text(),
-        results["test"]["bleu"],
+        results.test.bleu,
     )
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from attention_nmt.evaluation.bleu import BucketedBLEU
-from attention_nmt.evaluation.results import write_hypotheses, write_results
+from attention_nmt.evaluation.results import RunResults, write_hypotheses
 
 EDGES = [5, 10]  # buckets 1-5, 6-10, 11+
 
@@ -55,15 +55,15 @@ def make_run(
         "data": {"name": data, "max_train_len": max_train_len},
         "paths": {"output_dir": str(folder)},
     }
-    write_results(
-        folder / "results.json",
+    RunResults.from_dict(
         {
             "config": config,
             "num_parameters": num_parameters,
+            "decoding": {"beam_size": 1},
             "bleu_signature": metric.signature(),
             "test": metric.compute(),
-        },
-    )
+        }
+    ).write(folder / "results.json")
     write_hypotheses(folder / "hypotheses.tsv", lengths, sources, references, hypotheses)
     return folder
 

@@ -11,7 +11,7 @@ import pytest
 import sacrebleu
 from PIL import Image
 
-from attention_nmt.evaluation.results import read_hypotheses
+from attention_nmt.evaluation.results import RunResults, read_hypotheses
 from attention_nmt.report import ReportError, build_report
 from attention_nmt.report.figures import DPI, SIZE_INCHES
 from tests.report.handmade import degrade, make_failed, make_run, toy_corpus
@@ -42,10 +42,10 @@ def test_report_figure_files_decode_at_the_expected_size(report):
 def test_report_table_values_equal_sacrebleu_on_the_hypotheses(report, tiny_multirun):
     rows = _csv(report.files["csv"])
     for job in sorted(p for p in tiny_multirun.iterdir() if (p / "results.json").exists()):
-        results = json.loads((job / "results.json").read_text())
-        arm = results["config"]["attention"]["name"]
+        results = RunResults.read(job / "results.json")
+        arm = results.config["attention"]["name"]
         hyps = read_hypotheses(job / "hypotheses.tsv")
-        written = {"all": results["test"], **{b["label"]: b for b in results["test"]["buckets"]}}
+        written = {"all": results.test, **{b.label: b for b in results.test.buckets}}
         mine = {r["slice"]: r for r in rows if r["arm"] == arm}
         assert set(mine) == {"all", "1-10", "11-20", "21-30", "drop 1-20->21-30"}
         for label, row in mine.items():
@@ -58,8 +58,8 @@ def test_report_table_values_equal_sacrebleu_on_the_hypotheses(report, tiny_mult
             assert float(row["bleu"]) == pytest.approx(expected.score, abs=1e-9)
             assert float(row["chrf"]) == pytest.approx(sacrebleu.corpus_chrf(system, refs).score, abs=1e-9)
             assert float(row["length_ratio"]) == pytest.approx(expected.sys_len / expected.ref_len)
-            assert written[label]["chrf"] == pytest.approx(float(row["chrf"]), abs=1e-9)  # the run wrote the same
-            assert written[label]["length_ratio"] == pytest.approx(float(row["length_ratio"]), abs=1e-12)
+            assert written[label].chrf == pytest.approx(float(row["chrf"]), abs=1e-9)  # the run wrote the same
+            assert written[label].length_ratio == pytest.approx(float(row["length_ratio"]), abs=1e-12)
             assert int(row["sentences"]) == len(picked)
             assert float(row["ci_low"]) <= float(row["bleu"]) <= float(row["ci_high"])
         short = [h for h in hyps if h["src_words"] <= 20]
@@ -158,15 +158,15 @@ def test_report_warns_when_an_arm_repeats_a_seed(tmp_path):
 
 
 def test_report_shows_attention_heatmaps_and_the_aer_each_run_measured(report, tiny_multirun):
-    additive = json.loads((tiny_multirun / "1_additive_bigru_synthetic_reverse_map_s1234" / "results.json").read_text())
-    aer = additive["test"]["aer"]
+    additive = RunResults.read(tiny_multirun / "1_additive_bigru_synthetic_reverse_map_s1234" / "results.json")
+    aer = additive.test.aer
     [section] = report.sections
     caption, (headers, rows) = section.tables[-1]
     assert caption.startswith("Alignment error rate") and [r[0] for r in rows] == ["additive"]  # none has no attention
-    assert headers[2] == f"all (links={aer['links']})"
-    assert rows[0][2] == f"{aer['aer']:.3f}"
-    filled = [b for b in aer["buckets"] if b["aer"] is not None]
-    assert [r for r in rows[0][3:] if r != "-"] == [f"{b['aer']:.3f}" for b in filled]
+    assert headers[2] == f"all (links={aer.links})"
+    assert rows[0][2] == f"{aer.aer:.3f}"
+    filled = [b for b in aer.buckets if b.aer is not None]
+    assert [r for r in rows[0][3:] if r != "-"] == [f"{b.aer:.3f}" for b in filled]
     sentences = json.loads(
         (tiny_multirun / "1_additive_bigru_synthetic_reverse_map_s1234" / "attention.json").read_text()
     )["sentences"]

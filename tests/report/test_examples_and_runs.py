@@ -55,13 +55,17 @@ def test_run_table_has_updates_time_speed_and_the_wandb_run(report, tiny_multiru
 
 
 def test_run_table_links_online_runs_and_names_offline_ones(tmp_path):
+    from attention_nmt.evaluation.results import RunResults, TestScores
     from attention_nmt.report.collect import OK, Run
     from attention_nmt.report.tables import runs_table
 
-    test = {"bleu": 12.345}
-    online = {"test": test, "global_step": 1200, "train_time_s": 949.4, "train_tokens_per_s": 5321.7}
-    online["wandb"] = {"id": "abc123", "url": "https://wandb.ai/me/attention-nmt/runs/abc123"}
-    offline = {"test": test, "global_step": 3000, "train_time_s": 4000.0, "wandb": {"id": "xyz", "url": None}}
+    def results(**facts) -> RunResults:
+        test = TestScores(bleu=12.345, n=1, buckets=[])
+        return RunResults(test=test, bleu_signature="s", num_parameters=1, decoding={}, config={}, **facts)
+
+    online = results(global_step=1200, train_time_s=949.4, train_tokens_per_s=5321.7)
+    online.wandb = {"id": "abc123", "url": "https://wandb.ai/me/attention-nmt/runs/abc123"}
+    offline = results(global_step=3000, train_time_s=4000.0, wandb={"id": "xyz", "url": None})
     runs = [Run(tmp_path / "a", OK, results=online), Run(tmp_path / "b", OK, results=offline)]
     headers, rows = runs_table(runs, tmp_path)
     cells = [dict(zip(headers, row)) for row in rows]

@@ -2,14 +2,13 @@
 exactly, overall and per bucket; rank 0 alone writes; a Hydra multirun of DDP jobs gives one folder and one
 result per job, with Lightning's `ddp` (ranks re-run train.py) and with `ddp_spawn` (trainer=ddp_sim)."""
 
-import json
 import subprocess
 from pathlib import Path
 
 import pytest
 from omegaconf import OmegaConf
 
-from attention_nmt.evaluation.results import read_hypotheses
+from attention_nmt.evaluation.results import RunResults, read_hypotheses
 from attention_nmt.tasks.evaluate import evaluate
 from attention_nmt.tasks.train import train
 from tests.conftest import TINY, compose_config, run_script
@@ -49,10 +48,10 @@ def _single_process_results(ckpt: Path, run_dir: Path, cache_dir: Path) -> dict:
 
 
 def _assert_same_evaluation(ddp_run: Path, single: dict, single_dir: Path) -> None:
-    ddp = json.loads((ddp_run / "results.json").read_text())
-    assert ddp["test"]["n"] == single["test"]["n"] == 40  # no sentence counted twice, none lost
-    assert ddp["test"]["bleu"] == single["test"]["bleu"]  # exactly, not approximately
-    assert ddp["test"]["buckets"] == single["test"]["buckets"]  # every bucket's BLEU and sentence count
+    ddp = RunResults.read(ddp_run / "results.json")
+    assert ddp.test.n == single.test.n == 40  # no sentence counted twice, none lost
+    assert ddp.test.bleu == single.test.bleu  # exactly, not approximately
+    assert ddp.test.buckets == single.test.buckets  # every bucket's BLEU and sentence count
     assert read_hypotheses(ddp_run / "hypotheses.tsv") == read_hypotheses(single_dir / "hypotheses.tsv")
 
 
@@ -72,9 +71,9 @@ def test_plain_ddp_test_bleu_equals_single_process_bleu_of_its_checkpoint(tmp_pa
     run = tmp_path / "run"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cache", "run"]  # rank 1 made no folder of its own
     assert (run / "train_rank1.log").is_file() and (run / ".hydra" / "config.yaml").is_file()
-    assert json.loads((run / "results.json").read_text())["global_step"] == 4
+    assert RunResults.read(run / "results.json").global_step == 4
     single = _single_process_results(_best_checkpoint(run), tmp_path / "single", tmp_path / "cache")
-    assert json.loads((run / "results.json").read_text())["checkpoint"] == str(_best_checkpoint(run))
+    assert RunResults.read(run / "results.json").checkpoint == str(_best_checkpoint(run))
     _assert_same_evaluation(run, single, tmp_path / "single")
 
 
@@ -85,7 +84,7 @@ def test_ddp_sim_test_bleu_equals_single_process_bleu_of_its_checkpoint(tmp_path
     run = tmp_path / "run"
     single = _single_process_results(_best_checkpoint(run), tmp_path / "single", cache_dir)
     _assert_same_evaluation(run, single, tmp_path / "single")
-    assert metrics["test/bleu"] == single["test"]["bleu"]
+    assert metrics["test/bleu"] == single.test.bleu
 
 
 def _job_folders(sweep: Path) -> list[Path]:
@@ -111,10 +110,10 @@ def test_multirun_of_ddp_jobs_gives_one_folder_and_one_result_per_job(tmp_path, 
     jobs = _job_folders(tmp_path / "multirun")
     assert [j.name.split("_")[:2] for j in jobs] == [["0", "none"], ["1", "additive"]]
     for job in jobs:
-        results = json.loads((job / "results.json").read_text())
-        assert results["config"]["attention"]["name"] == job.name.split("_")[1]  # its own overrides in every rank
-        assert results["config"]["paths"]["output_dir"] == str(job)
-        assert results["test"]["n"] == 40 and len(read_hypotheses(job / "hypotheses.tsv")) == 40
+        results = RunResults.read(job / "results.json")
+        assert results.config["attention"]["name"] == job.name.split("_")[1]  # its own overrides in every rank
+        assert results.config["paths"]["output_dir"] == str(job)
+        assert results.test.n == 40 and len(read_hypotheses(job / "hypotheses.tsv")) == 40
         _best_checkpoint(job)
     log = done.stdout + done.stderr
     # rank 1 joins once per process group (ddp_spawn starts one for fit and one for test): no child re-ran the sweep

@@ -21,7 +21,8 @@ from omegaconf import open_dict
 from attention_nmt.data.batching import LengthBucketSampler
 from attention_nmt.errors import ConfigError
 from attention_nmt.evaluation.bleu import BucketedBLEU
-from attention_nmt.tasks.test_pass import _write
+from attention_nmt.evaluation.results import RunResults
+from attention_nmt.tasks.final_test import _write
 from attention_nmt.training.distributed import (
     HydraJobDDPStrategy,
     OwnMetricStates,
@@ -161,15 +162,21 @@ def test_results_are_not_written_when_a_sentence_is_missing_or_doubled(tmp_path)
     class DataModule:
         splits = {"test": Split()}
 
-    results = {"test": {"n": 2}}
+    def scored(n: int) -> RunResults:
+        test = {"bleu": 0.0, "n": n, "buckets": [{"label": "1+", "lower": 1, "upper": None, "n": n, "bleu": 0.0}]}
+        return RunResults.from_dict(
+            {"test": test, "bleu_signature": "-", "num_parameters": 1, "decoding": {}, "config": {}}
+        )
+
+    results = scored(2)
     for rows in ([(0, "a")], [(0, "a"), (0, "a")], [(0, "a"), (0, "a"), (1, "b")]):
         with pytest.raises(RuntimeError, match="exactly one"):
             _write(tmp_path, results, rows, DataModule())
     with pytest.raises(RuntimeError, match="BLEU counted 4"):
-        _write(tmp_path, {"test": {"n": 4}}, [(0, "a"), (1, "b")], DataModule())
+        _write(tmp_path, scored(4), [(0, "a"), (1, "b")], DataModule())
     assert not any(Path(tmp_path).iterdir())
     _write(tmp_path, results, [(1, "b"), (0, "a")], DataModule())
-    assert (tmp_path / "results.json").is_file() and (tmp_path / "hypotheses.tsv").is_file()
+    assert RunResults.read(tmp_path / "results.json") == results and (tmp_path / "hypotheses.tsv").is_file()
 
 
 def test_csv_logger_of_a_new_process_keeps_the_columns_already_in_the_file(tmp_path):

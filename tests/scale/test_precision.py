@@ -1,13 +1,12 @@
 """Mixed precision is numerically safe: attention masks and normalises in fp32 whatever the input precision,
 and a whole bf16-mixed run trains, validates and tests on the CPU."""
 
-import json
-
 import pytest
 import torch
 from omegaconf import OmegaConf
 
 import attention_nmt.tasks.train as training
+from attention_nmt.evaluation.results import RunResults
 from attention_nmt.model.attention import AdditiveAttention, MultiplicativeAttention, Score
 from attention_nmt.model.encoder import EncoderOutput
 
@@ -86,6 +85,6 @@ def test_bf16_mixed_run_trains_validates_and_tests_on_cpu(tiny_config, tmp_path)
         metrics = training.train(OmegaConf.to_object(cfg))
     assert torch.bfloat16 in seen  # the layers ran under bf16 autocast
     assert all(torch.isfinite(torch.tensor(v)) for v in metrics.values())
-    results = json.loads((tmp_path / "run" / "results.json").read_text())
-    assert results["config"]["trainer"]["precision"] == "bf16-mixed"
-    assert results["test"]["n"] == 40 and results["test"]["bleu"] >= 0.0
+    results = RunResults.read(tmp_path / "run" / "results.json")
+    assert results.config["trainer"]["precision"] == "bf16-mixed"
+    assert results.test.n == 40 and results.test.bleu >= 0.0

@@ -2,7 +2,6 @@
 README promises, joblib runs jobs in parallel, submitit runs jobs, and Optuna searches val/bleu."""
 
 import csv
-import json
 import subprocess
 from datetime import datetime
 from pathlib import Path
@@ -13,6 +12,7 @@ from hydra import compose, initialize_config_dir
 from hydra.types import RunMode
 from omegaconf import OmegaConf
 
+from attention_nmt.evaluation.results import RunResults
 from tests.conftest import CONF_DIR, TINY, run_script
 
 SWEEP_TINY = [o for o in TINY if not o.startswith("logger=")] + ["logger=csv"]
@@ -119,7 +119,7 @@ def test_joblib_launcher_runs_the_jobs_of_a_sweep_at_the_same_time(tmp_path):
         tmp_path,
     )
     jobs = _jobs(tmp_path / "multirun")
-    assert len(jobs) == 2 and all(json.loads((j / "results.json").read_text())["test"]["n"] == 40 for j in jobs)
+    assert len(jobs) == 2 and all(RunResults.read(j / "results.json").test.n == 40 for j in jobs)
     (start0, end0), (start1, end1) = (_log_span(j) for j in jobs)
     assert start0 < end1 and start1 < end0  # the two jobs overlapped in time
 
@@ -140,7 +140,7 @@ def test_submitit_local_launcher_runs_two_jobs(tmp_path):
         tmp_path,
     )
     jobs = _jobs(tmp_path / "multirun")
-    assert [json.loads((j / "results.json").read_text())["config"]["attention"]["name"] for j in jobs] == [
+    assert [RunResults.read(j / "results.json").config["attention"]["name"] for j in jobs] == [
         "none",
         "additive",
     ]  # the typed config (enums included) survived submitit's pickling
@@ -168,7 +168,7 @@ def test_optuna_search_runs_two_trials_and_optimises_the_logged_val_bleu(tmp_pat
     assert len(jobs) == 2
     objectives = []
     for job in jobs:
-        config = json.loads((job / "results.json").read_text())["config"]
+        config = RunResults.read(job / "results.json").config
         assert 3e-4 <= config["optim"]["lr"] <= 1e-2 and 0.0 <= config["model"]["dropout"] <= 0.5
         assert config["model"]["hidden_size"] in (16, 24)
         with (job / "csv" / "metrics.csv").open() as f:

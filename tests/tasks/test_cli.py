@@ -5,6 +5,7 @@ import json
 
 import pytest
 
+from attention_nmt.evaluation.results import RunResults
 from tests.conftest import TINY, run_script
 from tests.tracking.offline_runs import offline_runs
 
@@ -26,7 +27,7 @@ def test_multirun_trains_each_arm_in_its_own_folder_and_evaluate_reads_one(tmp_p
     assert done.returncode == 0, done.stderr[-3000:]
     jobs = sorted(p for p in (tmp_path / "multirun").iterdir() if p.is_dir() and not p.name.startswith("."))
     assert len(jobs) == 3
-    arms = {json.loads((j / "results.json").read_text())["config"]["attention"]["name"]: j for j in jobs}
+    arms = {RunResults.read(j / "results.json").config["attention"]["name"]: j for j in jobs}
     assert set(arms) == {"none", "additive", "multiplicative"}
     for job in jobs:
         assert (job / "hypotheses.tsv").is_file() and (job / "csv" / "metrics.csv").is_file()
@@ -54,11 +55,11 @@ def test_multirun_trains_each_arm_in_its_own_folder_and_evaluate_reads_one(tmp_p
         timeout=600,
     )
     assert evaluated.returncode == 0, evaluated.stderr[-3000:]
-    assert json.loads((tmp_path / "eval" / "results.json").read_text())["test"]["n"] == 40
+    assert RunResults.read(tmp_path / "eval" / "results.json").test.n == 40
     [evaluation] = offline_runs(tmp_path / "eval")
     assert evaluation.run()["job_type"] == "evaluate" and evaluation.run()["tags"][0] == "none"
     assert evaluation.summary["summary"]["test/bleu"] == pytest.approx(
-        json.loads((tmp_path / "eval" / "results.json").read_text())["test"]["bleu"]
+        RunResults.read(tmp_path / "eval" / "results.json").test.bleu
     )
 
 

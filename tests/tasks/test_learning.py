@@ -5,10 +5,9 @@ Bounds chosen from a measurement on 2 CPU cores (this config, seed 1234): untrai
 additive after 300 steps 95.0, none after 300 steps 34.5.
 """
 
-import json
-
 from omegaconf import OmegaConf
 
+from attention_nmt.evaluation.results import RunResults
 from attention_nmt.tasks.train import train
 
 TASK = [
@@ -34,7 +33,7 @@ def _test_bleu(tiny_config, tmp_path, name, *overrides):
     cfg = tiny_config(*TASK, *overrides)
     cfg.paths.output_dir = str(tmp_path / name)
     train(OmegaConf.to_object(cfg))
-    return json.loads((tmp_path / name / "results.json").read_text())["test"]["bleu"]
+    return RunResults.read(tmp_path / name / "results.json").test.bleu
 
 
 def test_additive_attention_learns_reverse_and_map_far_beyond_untrained_and_fixed_context(tiny_config, tmp_path):

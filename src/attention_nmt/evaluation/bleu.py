@@ -23,6 +23,7 @@ from sacrebleu.metrics.bleu import MAX_NGRAM_ORDER
 from torchmetrics import Metric
 
 from attention_nmt.errors import ConfigError
+from attention_nmt.evaluation.sacrebleu_stats import score_from_statistics, sentence_statistics
 
 _STATS = 2 + 2 * MAX_NGRAM_ORDER  # hyp_len, ref_len, correct_1..4, total_1..4
 _CHRF_STATS = 3 * CHRF.CHAR_ORDER  # hyp, ref and matching n-grams for each character order (no word n-grams)
@@ -67,15 +68,14 @@ def length_ratio(hyp_len: int, ref_len: int) -> float | None:
 
 
 def chrf_statistics(chrf: CHRF, hypotheses: Sequence[str], references: Sequence[str]) -> list[list[int]]:
-    """sacreBLEU's chrF statistics of each hypothesis against its reference (one row per sentence); the one
-    place that calls sacreBLEU's private statistics method."""
-    return chrf._extract_corpus_statistics(list(hypotheses), [list(references)])
+    """sacreBLEU's chrF statistics of each hypothesis against its reference (one row per sentence)."""
+    return sentence_statistics(chrf, hypotheses, references)
 
 
 def chrf_from_stats(chrf: CHRF, summed: Sequence[int]) -> float | None:
     """Corpus chrF from summed statistics, exactly as `sacrebleu.corpus_chrf`; None for an empty set."""
     values = [int(x) for x in summed]
-    return float(chrf._compute_score_from_stats(values).score) if sum(values) else None
+    return score_from_statistics(chrf, values) if sum(values) else None
 
 
 class BucketedBLEU(Metric):
@@ -110,7 +110,7 @@ class BucketedBLEU(Metric):
             )
         if not hypotheses:
             return
-        rows = self.bleu._extract_corpus_statistics(list(hypotheses), [list(references)])
+        rows = sentence_statistics(self.bleu, hypotheses, references)
         index = torch.tensor([bucket_index(n, self.edges) for n in src_words], device=self.stats.device)
         self.stats.index_add_(0, index, torch.tensor(rows, dtype=torch.long, device=self.stats.device))
         self.counts.index_add_(0, index, torch.ones_like(index))
@@ -122,7 +122,7 @@ class BucketedBLEU(Metric):
         """Corpus BLEU from summed statistics (0.0 for an empty bucket)."""
         if int(stats[0]) == 0 and int(stats[1]) == 0:
             return 0.0
-        return float(self.bleu._compute_score_from_stats([int(x) for x in stats]).score)
+        return score_from_statistics(self.bleu, stats.tolist())
 
     def chrf_score(self, stats: torch.Tensor) -> float | None:
         """Corpus chrF from summed chrF statistics (None when the metric has no chrF or the set is empty)."""

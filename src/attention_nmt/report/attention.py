@@ -63,23 +63,22 @@ def heatmaps(comparison: Comparison, out: Path, stem: str) -> list[Heatmap]:
 def aer_table(comparison: Comparison) -> Table | None:
     """Arm x slice AER (mean over seeds, lower is better); None when no run measured AER."""
     measured = [
-        (arm, [r.results["test"]["aer"] for r in arm.runs if "aer" in r.results.get("test", {})])
-        for arm in comparison.arms
+        (arm, [r.results.test.aer for r in arm.runs if r.results.test.aer is not None]) for arm in comparison.arms
     ]
     measured = [(arm, aers) for arm, aers in measured if aers]
     if not measured:
         return None
-    buckets = measured[0][1][0]["buckets"]
+    buckets = measured[0][1][0].buckets
     headers = [
         "arm",
         "seeds",
-        f"all (links={measured[0][1][0]['links']})",
-        *(f"{b['label']} (links={b['n']})" for b in buckets),
+        f"all (links={measured[0][1][0].links})",
+        *(f"{b.label} (links={b.n})" for b in buckets),
     ]
     rows = []
     for arm, aers in measured:
-        overall = np.mean([a["aer"] for a in aers])
-        per_bucket = [[a["buckets"][k]["aer"] for a in aers] for k in range(len(buckets))]
+        overall = np.mean([a.aer for a in aers])
+        per_bucket = [[a.buckets[k].aer for a in aers] for k in range(len(buckets))]
         rows.append(
             [
                 arm.label,

@@ -1,10 +1,10 @@
 """Finding and reading finished runs: which folders are runs, whether each finished, failed or stopped
 short, and what it translated.
 
-A run folder holds `results.json` + `hypotheses.tsv` (written by `running.test_and_write`) when it
-finished; `failed.json` when the task caught an exception (a results.json written after it means the job was
-rerun and finished); only `.hydra/` when it was killed or is still running. Every folder found is returned
-with its status, so the report can list the ones it cannot use.
+A run folder holds `results.json` (a `RunResults`) + `hypotheses.tsv`, written by the test pass
+(`tasks/final_test.py`), when it finished; `failed.json` when the task caught an exception (a results.json
+written after it means the job was rerun and finished); only `.hydra/` when it was killed or is still running.
+Every folder found is returned with its status, so the report can list the ones it cannot use.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from attention_nmt.errors import ConfigError
-from attention_nmt.evaluation.results import read_hypotheses
+from attention_nmt.evaluation.results import ResultsFormatError, RunResults, read_hypotheses
 from attention_nmt.tracking.wandb_logger import flatten_config
 
 OK, FAILED, INCOMPLETE = "finished", "failed", "incomplete"
@@ -36,7 +36,7 @@ class Run:
     path: Path
     status: str  # OK, FAILED or INCOMPLETE
     reason: str = ""  # why a run is not OK, in words
-    results: dict[str, Any] = field(default_factory=dict)
+    results: RunResults | None = None  # None unless results.json was readable
     rows: list[dict[str, Any]] = field(default_factory=list)
     config: dict[str, Any] = field(default_factory=dict)  # flat: {"attention.name": "additive", ...}
 
@@ -97,9 +97,10 @@ def read_run(path: Path) -> Run:
             config=_hydra_config(path),
         )
     try:
-        results = json.loads(results_path.read_text(encoding="utf-8"))
-        test = results["test"]
-    except (OSError, ValueError, KeyError, TypeError) as e:
+        results = RunResults.read(results_path)
+    except ResultsFormatError as e:
+        return Run(path, INCOMPLETE, f"results.json unreadable ({e})")
+    except OSError as e:
         return Run(path, INCOMPLETE, f"results.json unreadable ({type(e).__name__}: {e})")
     config = flatten_config(run_config(results))
     if not hyps_path.exists():
@@ -108,24 +109,24 @@ def read_run(path: Path) -> Run:
         rows = read_hypotheses(hyps_path)
     except (OSError, ValueError, KeyError, TypeError) as e:
         return Run(path, INCOMPLETE, f"hypotheses.tsv unreadable ({type(e).__name__}: {e})", results, config=config)
-    if len(rows) != test.get("n"):
+    if len(rows) != results.test.n:
         return Run(
             path,
             INCOMPLETE,
-            f"hypotheses.tsv has {len(rows)} rows but results.json counts {test.get('n')} test sentences",
+            f"hypotheses.tsv has {len(rows)} rows but results.json counts {results.test.n} test sentences",
             results,
             config=config,
         )
     return Run(path, OK, "", results, rows, config)
 
 
-def run_config(results: dict[str, Any]) -> dict[str, Any]:
+def run_config(results: RunResults) -> dict[str, Any]:
     """The config that made the translations: a train run's own; for an evaluate run, the checkpoint's
     model/encoder/attention/data (`trained_with`) overlaid by the evaluate config's non-null values."""
-    config = dict(results.get("config") or {})
-    trained_with = results.get("trained_with") or {}
+    config = dict(results.config or {})
+    trained_with = results.trained_with or {}
     merged = {**trained_with, **{k: v for k, v in config.items() if v is not None}}
-    merged.setdefault("decoding", results.get("decoding"))
+    merged.setdefault("decoding", results.decoding)
     return merged
 
 

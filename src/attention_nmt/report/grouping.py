@@ -92,8 +92,8 @@ def digest_test_set(run: Run) -> str:
     digest = hashlib.sha256()
     for row in run.rows:
         digest.update(f"{row['src_words']}\t{row['source']}\t{row['reference']}\n".encode())
-    buckets = [(b["label"], b["lower"], b["upper"]) for b in run.results["test"]["buckets"]]
-    digest.update(json.dumps([buckets, _scoring(run.results.get("bleu_signature", ""))]).encode("utf-8"))
+    buckets = [(b.label, b.lower, b.upper) for b in run.results.test.buckets]
+    digest.update(json.dumps([buckets, _scoring(run.results.bleu_signature)]).encode("utf-8"))
     return digest.hexdigest()[:12]
 
 
@@ -156,8 +156,8 @@ def make_comparisons(runs: list[Run]) -> list[Comparison]:
             Comparison(
                 name=str(first.config.get("data.name", "test")),
                 test_id=test_id,
-                buckets=[{k: b[k] for k in ("label", "lower", "upper")} for b in first.results["test"]["buckets"]],
-                signature=str(first.results.get("bleu_signature", "")),
+                buckets=[{"label": b.label, "lower": b.lower, "upper": b.upper} for b in first.results.test.buckets],
+                signature=first.results.bleu_signature,
                 arms=make_arms(members),
             )
         )

@@ -175,7 +175,7 @@ def score_comparison(
         ArmScores(
             arm,
             getattr(comparison.baseline(arm), "label", None),
-            sorted({int(r.results.get("num_parameters", 0)) for r in arm.runs}),
+            sorted({r.results.num_parameters for r in arm.runs}),
         )
         for arm in comparison.arms
     ]
@@ -299,8 +299,8 @@ def _disagreements(arms: list[ArmScores]) -> list[str]:
     warnings = []
     for scores in arms:
         for i, run in enumerate(scores.arm.runs):
-            test = run.results["test"]
-            reported = {ALL: test["bleu"], **{b["label"]: b["bleu"] for b in test["buckets"]}}
+            test = run.results.test
+            reported = {ALL: test.bleu, **{b.label: b.bleu for b in test.buckets}}
             for piece in scores.slices:
                 if abs(reported.get(piece.label, piece.seed_bleus[i]) - piece.seed_bleus[i]) > REPORTED_TOLERANCE:
                     warnings.append(

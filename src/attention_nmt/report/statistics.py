@@ -22,6 +22,8 @@ from collections.abc import Sequence
 import numpy as np
 from sacrebleu.metrics import BLEU
 
+from attention_nmt.evaluation.sacrebleu_stats import score_from_statistics, sentence_statistics
+
 DEFAULT_RESAMPLES = 1000
 DEFAULT_SEED = 12345  # sacreBLEU's default bootstrap seed
 CONFIDENCE = 0.95
@@ -43,10 +45,11 @@ def bleu_for_signature(signature: str, references: Sequence[str] | None = None) 
 def sentence_stats(bleu: BLEU, systems: Sequence[Sequence[str]]) -> list[np.ndarray]:
     """[S, K] int64 per system: sacreBLEU's sufficient statistics of each hypothesis against the reference
     `bleu` holds (see `bleu_for_signature`); empty when it holds none (an empty test set)."""
-    if not bleu._ref_cache:
-        return [np.zeros((0, 10), dtype=np.int64) for _ in systems]
     return [
-        np.asarray(bleu._extract_corpus_statistics(list(hypotheses), None), dtype=np.int64) for hypotheses in systems
+        np.asarray(sentence_statistics(bleu, hypotheses), dtype=np.int64).reshape(len(hypotheses), -1)
+        if len(hypotheses)
+        else np.zeros((0, 10), dtype=np.int64)
+        for hypotheses in systems
     ]
 
 
@@ -55,7 +58,7 @@ def corpus_bleu(bleu: BLEU, summed: np.ndarray) -> float:
     summed = np.rint(summed).astype(np.int64)
     if summed[0] == 0 and summed[1] == 0:
         return 0.0
-    return float(bleu._compute_score_from_stats(summed.tolist()).score)
+    return score_from_statistics(bleu, summed.tolist())
 
 
 def resample_counts(num_sentences: int, resamples: int, rng: np.random.Generator) -> np.ndarray:

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from attention_nmt.evaluation.results import RunResults
 from attention_nmt.report.collect import Run
 from attention_nmt.report.scores import ArmScores, ComparisonScores, SliceScore
 
@@ -163,17 +164,19 @@ def runs_table(runs: Sequence[Run], root: Path | None = None) -> Table:
     rows = []
     for run in runs:
         name = str(run.path.relative_to(root)) if root and run.path.is_relative_to(root) else str(run.path)
-        bleu = f"{run.results['test']['bleu']:.2f}" if run.ok else "-"
+        bleu = f"{run.results.test.bleu:.2f}" if run.ok else "-"
         seed = str(run.seed if run.seed is not None else "?")
         rows.append([name, run.status, run.attention, seed, bleu, *_training_cells(run.results), run.reason])
     return headers, rows
 
 
-def _training_cells(results: dict[str, Any]) -> list[str]:
+def _training_cells(results: RunResults | None) -> list[str]:
     """updates, training time, training tokens/s and the W&B run of a results.json ("-" where it has none,
     e.g. an evaluate run or an unfinished one)."""
-    steps, seconds, speed = (results.get(k) for k in ("global_step", "train_time_s", "train_tokens_per_s"))
-    wandb = results.get("wandb") or {}
+    if results is None:
+        return ["-"] * 4
+    steps, seconds, speed = results.global_step, results.train_time_s, results.train_tokens_per_s
+    wandb = results.wandb or {}
     return [
         f"{steps:,}" if steps is not None else "-",
         _duration(seconds) if seconds is not None else "-",

@@ -20,9 +20,10 @@ from attention_nmt.data.config import DataConfig
 from attention_nmt.data.datamodule import TranslationDataModule
 from attention_nmt.errors import ConfigError
 from attention_nmt.evaluation.bleu import BucketedBLEU
+from attention_nmt.evaluation.results import RunResults
 from attention_nmt.stored_config import from_plain, to_plain
 from attention_nmt.tasks.config import EvaluateConfig
-from attention_nmt.tasks.test_pass import test_and_write
+from attention_nmt.tasks.final_test import ResultsWriter, test_and_write
 from attention_nmt.tracking.wandb_artifacts import use_model_artifact
 from attention_nmt.tracking.wandb_logger import finish_wandb, wandb_loggers, wandb_reference
 from attention_nmt.training.module import TranslationModule
@@ -48,7 +49,7 @@ def load_module(ckpt_path: str) -> TranslationModule:
     return module
 
 
-def evaluate(cfg: EvaluateConfig) -> dict[str, Any]:
+def evaluate(cfg: EvaluateConfig) -> RunResults:
     """Decode the test split of `cfg.data` (or the checkpoint's corpus) with the checkpoint's model."""
     L.seed_everything(cfg.seed, workers=True)
     run_dir = Path(cfg.paths.output_dir)
@@ -59,19 +60,17 @@ def evaluate(cfg: EvaluateConfig) -> dict[str, Any]:
     data_cfg = cfg.data if cfg.data is not None else from_plain(module.hparams["data"], DataConfig)
     datamodule = TranslationDataModule(data_cfg, Path(cfg.paths.cache_dir), cfg.seed, tokenizers=module.tokenizers)
     datamodule.setup()
-    trainer = make_trainer(cfg.trainer, cfg.callbacks, cfg.logger, run_dir)
     trained_with = {k: module.hparams[k] for k in ("model", "encoder", "attention", "data")}
     checkpoint = str(Path(cfg.ckpt_path).resolve())
+    writer = ResultsWriter(
+        run_dir, cfg.evaluation, config=to_plain(cfg), checkpoint=checkpoint, trained_with=trained_with
+    )
+    trainer = make_trainer(cfg.trainer, cfg.callbacks, cfg.logger, run_dir, task_callbacks=[writer])
     failed = True
     try:
         log_evaluated(trainer, cfg, trained_with, to_plain(data_cfg), checkpoint, module.num_parameters)
-        extra = {
-            "config": to_plain(cfg),
-            "checkpoint": checkpoint,
-            "trained_with": trained_with,
-            "wandb": wandb_reference(trainer),
-        }
-        results = test_and_write(trainer, module, datamodule, run_dir, None, extra, cfg.evaluation)
+        writer.add_facts(wandb=wandb_reference(trainer))  # the W&B run's id and URL
+        results = test_and_write(trainer, module, datamodule, None)
         failed = False
     finally:
         finish_wandb(trainer, failed)  # each evaluate job its own W&B run, finished before the next starts
@@ -108,4 +107,4 @@ def log_evaluated(
 def evaluate_task(cfg: DictConfig) -> float:
     """Entry for `evaluate.py`: type the config, evaluate, return overall test BLEU."""
     typed_cfg: EvaluateConfig = OmegaConf.to_object(cfg)
-    return evaluate(typed_cfg)["test"]["bleu"]
+    return evaluate(typed_cfg).test.bleu

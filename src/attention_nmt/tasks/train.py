@@ -20,7 +20,7 @@ from omegaconf import DictConfig, OmegaConf
 from attention_nmt.data.datamodule import TranslationDataModule
 from attention_nmt.stored_config import to_plain
 from attention_nmt.tasks.config import TrainConfig
-from attention_nmt.tasks.test_pass import test_and_write
+from attention_nmt.tasks.final_test import ResultsWriter, results_writer, test_and_write
 from attention_nmt.tracking.wandb_logger import finish_wandb, wandb_reference
 from attention_nmt.training.distributed import distributed_job
 from attention_nmt.training.module import TranslationModule
@@ -32,15 +32,15 @@ log = logging.getLogger(__name__)
 
 def build_module(cfg: TrainConfig, datamodule: TranslationDataModule) -> TranslationModule:
     module = TranslationModule(
-        model=to_plain(cfg.model),
-        encoder=to_plain(cfg.encoder),
-        attention=to_plain(cfg.attention),
-        optim=to_plain(cfg.optim),
-        decoding=to_plain(cfg.decoding),
+        model=cfg.model,
+        encoder=cfg.encoder,
+        attention=cfg.attention,
+        optim=cfg.optim,
+        decoding=cfg.decoding,
         bucket_edges=list(cfg.evaluation.bucket_edges),
         src_vocab_size=datamodule.src_tokenizer.get_vocab_size(),
         trg_vocab_size=datamodule.trg_tokenizer.get_vocab_size(),
-        data=to_plain(cfg.data),
+        data=cfg.data,
     )
     module.tokenizers = (datamodule.src_tokenizer, datamodule.trg_tokenizer)
     return module
@@ -64,7 +64,14 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
         cfg.data.name,
         module.num_parameters,
     )
-    trainer = make_trainer(cfg.trainer, cfg.callbacks, cfg.logger, run_dir)
+    writer = ResultsWriter(
+        run_dir,
+        cfg.evaluation,
+        config=to_plain(cfg),
+        num_train_pairs=len(datamodule.splits["train"]),
+        num_filtered=datamodule.num_filtered,
+    )
+    trainer = make_trainer(cfg.trainer, cfg.callbacks, cfg.logger, run_dir, task_callbacks=[writer])
     for logger in trainer.loggers:
         logger.log_hyperparams({**to_plain(cfg), "num_parameters": module.num_parameters})
     failed = True
@@ -94,19 +101,15 @@ def fit_and_test(
     metrics = {k: float(v) for k, v in trainer.callback_metrics.items()}
     metrics.update(train_time_s=train_time, train_tokens_per_s=module.train_tokens / max(train_time, 1e-9))
     if cfg.test and not cfg.trainer.fast_dev_run:
-        best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
-        extra = {
-            "config": to_plain(cfg),
-            "train_time_s": train_time,
-            "train_tokens_per_s": metrics["train_tokens_per_s"],
-            "global_step": trainer.global_step,
-            "num_train_pairs": len(datamodule.splits["train"]),
-            "num_filtered": datamodule.num_filtered,
-            "checkpoint": best or None,
-            "wandb": wandb_reference(trainer),
-        }
-        results = test_and_write(trainer, module, datamodule, run_dir, best or None, extra, cfg.evaluation)
-        metrics["test/bleu"] = results["test"]["bleu"]
+        best = (trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else "") or None
+        results_writer(trainer).add_facts(
+            train_time_s=train_time,
+            train_tokens_per_s=metrics["train_tokens_per_s"],
+            global_step=trainer.global_step,
+            checkpoint=best,
+        )
+        results_writer(trainer).add_facts(wandb=wandb_reference(trainer))  # the W&B run's id and URL
+        metrics["test/bleu"] = test_and_write(trainer, module, datamodule, best).test.bleu
     return metrics
 
 

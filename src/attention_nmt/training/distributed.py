@@ -24,15 +24,19 @@ from typing import Any
 
 import torch.distributed as dist
 from hydra.core.hydra_config import HydraConfig
-from lightning.fabric.strategies.launchers.subprocess_script import _basic_subprocess_cmd, _launch_process_observer
-from lightning.fabric.utilities.distributed import _set_num_threads_if_needed
 from lightning.pytorch.callbacks import Callback
 from lightning.pytorch.loggers import CSVLogger
 from lightning.pytorch.strategies import DDPStrategy, Strategy, StrategyRegistry
-from lightning.pytorch.strategies.launchers.subprocess_script import _SubprocessScriptLauncher
 from torchmetrics import Metric
 
 from attention_nmt.errors import ConfigError
+from attention_nmt.training.library_internals import (
+    ScriptLauncher,
+    end_all_ranks_when_one_dies,
+    hydra_config_flags,
+    share_cpu_threads_between_ranks,
+    this_script_command,
+)
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +57,6 @@ def hydra_job_command(local_rank: int) -> tuple[list[str], str]:
     (the job's `.hydra/` is written once, by rank 0) and `hydra.mode=RUN` (wins over a search config that
     switches to multirun). `--config-path/--config-name/--config-dir` are kept from the command line.
     """
-    from hydra._internal.utils import get_args_parser
     from hydra.utils import to_absolute_path
 
     import __main__
@@ -70,7 +73,7 @@ def hydra_job_command(local_rank: int) -> tuple[list[str], str]:
         command = [sys.executable, to_absolute_path(sys.argv[0])]
     else:
         command = [sys.executable, "-m", __main__.__spec__.name]
-    args = get_args_parser().parse_args(sys.argv[1:])
+    args = hydra_config_flags(sys.argv[1:])
     for flag, value in (
         ("--config-path", args.config_path),
         ("--config-name", args.config_name),
@@ -88,15 +91,15 @@ def hydra_job_command(local_rank: int) -> tuple[list[str], str]:
     return command, hydra_cfg.runtime.cwd
 
 
-class HydraJobLauncher(_SubprocessScriptLauncher):
+class HydraJobLauncher(ScriptLauncher):
     """Lightning's script launcher, with children that run only the current Hydra job (see module docstring)."""
 
     def launch(self, function: Any, *args: Any, trainer: Any | None = None, **kwargs: Any) -> Any:
         self.cluster_environment.validate_settings(num_devices=self.num_processes, num_nodes=self.num_nodes)
         if not self.cluster_environment.creates_processes_externally:
             self._start_children()
-            _launch_process_observer(self.procs)
-        _set_num_threads_if_needed(num_processes=self.num_processes)
+            end_all_ranks_when_one_dies(self.procs)
+        share_cpu_threads_between_ranks(self.num_processes)
         return function(*args, **kwargs)
 
     def _start_children(self) -> None:
@@ -115,7 +118,7 @@ class HydraJobLauncher(_SubprocessScriptLauncher):
             if HydraConfig.initialized():
                 command, cwd = hydra_job_command(local_rank)
             else:
-                command, cwd = list(_basic_subprocess_cmd()), None
+                command, cwd = this_script_command(), None
             log.info("Starting rank %d: %s", local_rank, " ".join(command))
             self.procs.append(subprocess.Popen(command, env=child_env, cwd=cwd))
 

@@ -18,40 +18,54 @@ from lightning.pytorch.utilities import grad_norm
 from tokenizers import Tokenizer
 
 from attention_nmt.data.batching import Batch
+from attention_nmt.data.config import DataConfig
 from attention_nmt.data.tokenization import SPECIAL_IDS, decode
 from attention_nmt.evaluation.bleu import BucketedBLEU
 from attention_nmt.model.config import AttentionConfig, DecodingConfig, EncoderConfig, ModelConfig
 from attention_nmt.model.search import Hypothesis, search
 from attention_nmt.model.seq2seq import build_model, count_parameters, token_loss
-from attention_nmt.stored_config import from_plain
+from attention_nmt.stored_config import as_typed, stored
 from attention_nmt.training.optim import OptimConfig
 
 
 class TranslationModule(L.LightningModule):
-    """Wraps a `Seq2Seq` for one arm. Constructor arguments are plain dicts so the checkpoint stays portable."""
+    """Wraps a `Seq2Seq` for one arm; the checkpoint rebuilds it (hyperparameters, weights, tokenizers)."""
 
     def __init__(
         self,
-        model: dict,
-        encoder: dict,
-        attention: dict,
-        optim: dict,
-        decoding: dict,
+        model: ModelConfig | dict,
+        encoder: EncoderConfig | dict,
+        attention: AttentionConfig | dict,
+        optim: OptimConfig | dict,
+        decoding: DecodingConfig | dict,
         bucket_edges: list[int],
         src_vocab_size: int,
         trg_vocab_size: int,
-        data: dict | None = None,
+        data: DataConfig | dict | None = None,
     ) -> None:
-        """Args are `schema.to_plain` dicts; `data` is stored only so evaluation can default to the same corpus."""
+        """The train task passes typed configs; loading a checkpoint passes back the plain dicts stored with it
+        (`stored_config.to_plain`), which are rebuilt and validated here. `data` is stored only so evaluation
+        can default to the same corpus."""
         super().__init__()
-        self.save_hyperparameters()
-        model_cfg = from_plain(model, ModelConfig)
-        self.optim_cfg = from_plain(optim, OptimConfig)
-        self.decoding = from_plain(decoding, DecodingConfig)
+        self.save_hyperparameters(
+            {
+                "model": stored(model),
+                "encoder": stored(encoder),
+                "attention": stored(attention),
+                "optim": stored(optim),
+                "decoding": stored(decoding),
+                "bucket_edges": list(bucket_edges),
+                "src_vocab_size": src_vocab_size,
+                "trg_vocab_size": trg_vocab_size,
+                "data": None if data is None else stored(data),
+            }
+        )
+        self.optim_cfg = as_typed(optim, OptimConfig)
+        self.decoding = as_typed(decoding, DecodingConfig)
         self.model = build_model(
-            model_cfg,
-            from_plain(encoder, EncoderConfig),
-            from_plain(attention, AttentionConfig),
+            as_typed(model, ModelConfig),
+            as_typed(encoder, EncoderConfig),
+            as_typed(attention, AttentionConfig),
             src_vocab_size,
             trg_vocab_size,
             SPECIAL_IDS,
@@ -61,6 +75,7 @@ class TranslationModule(L.LightningModule):
         self.test_bleu = BucketedBLEU(bucket_edges, chrf=True)  # + chrF and length ratio per bucket
         self.tokenizers: tuple[Tokenizer, Tokenizer] | None = None
         self.test_rows: list[tuple[int, str]] = []  # (index in the test split, hypothesis)
+        self.test_result: dict[str, Any] | None = None  # the test metric's compute() of the last test pass
         self.train_tokens = 0
         self._last_time: float | None = None
 
@@ -118,7 +133,7 @@ class TranslationModule(L.LightningModule):
         self.val_bleu.reset()
 
     def on_test_epoch_start(self) -> None:
-        self.test_rows = []
+        self.test_rows, self.test_result = [], None
 
     def test_step(self, batch: Batch, batch_idx: int) -> None:
         self._score_batch(batch, "test", self.test_bleu, beam_size=self.decoding.beam_size)

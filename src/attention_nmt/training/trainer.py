@@ -2,20 +2,28 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import lightning as L
 from hydra.utils import instantiate
-from lightning.pytorch.callbacks import ProgressBar
+from lightning.pytorch.callbacks import Callback, ProgressBar
 
 from attention_nmt.training.distributed import OwnMetricStates, resolve_strategy
 
 
-def make_trainer(trainer_cfg: Any, callbacks: dict[str, Any], loggers: dict[str, Any], run_dir: Path) -> L.Trainer:
-    """A Trainer from the typed trainer config, with the configured callbacks and loggers instantiated."""
-    made_callbacks = [instantiate(c) for c in callbacks.values() if c is not None]
+def make_trainer(
+    trainer_cfg: Any,
+    callbacks: dict[str, Any],
+    loggers: dict[str, Any],
+    run_dir: Path,
+    task_callbacks: Sequence[Callback] = (),
+) -> L.Trainer:
+    """A Trainer from the typed trainer config, with the configured callbacks and loggers instantiated, and the
+    task's own callbacks (the test pass's `ResultsWriter`) installed beside them."""
+    made_callbacks = [instantiate(c) for c in callbacks.values() if c is not None] + list(task_callbacks)
     if not trainer_cfg.enable_progress_bar:  # trainer.enable_progress_bar=false wins over the configured bar
         made_callbacks = [c for c in made_callbacks if not isinstance(c, ProgressBar)]
     made_callbacks.append(OwnMetricStates())  # ddp_spawn on CPU would share metric states between ranks
