@@ -82,6 +82,7 @@ class RunResults:
     config: dict[str, Any]  # the task's whole resolved config (train or evaluate), stored form
     checkpoint: str | None = None  # the checkpoint that was tested (train: the best by val/bleu)
     chrf_signature: str | None = None  # sacreBLEU's signature of the chrF above
+    wandb: dict[str, Any] | None = None  # the run's W&B run: {"id", "url" (None offline)}; None without W&B
     # Train runs only (None for evaluate runs):
     train_time_s: float | None = None  # wall time of trainer.fit in this process (a resumed run: since resuming)
     train_tokens_per_s: float | None = None  # target tokens trained on per second of that time
@@ -90,7 +91,6 @@ class RunResults:
     num_filtered: int | None = None  # training pairs dropped by data.max_train_len
     # Evaluate runs only (None for train runs):
     trained_with: dict[str, Any] | None = None  # the checkpoint's model/encoder/attention/data configs
-    wandb: dict[str, Any] | None = None  # the run's W&B run: {"id", "url" (None offline)}; None without W&B
     version: int = RESULTS_VERSION
 
     def to_dict(self) -> dict[str, Any]:
