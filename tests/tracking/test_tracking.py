@@ -105,3 +105,15 @@ def test_prediction_rows_score_each_sentence_in_its_bucket():
     assert [r[:3] for r in rows] == [[0, "1-10", 3], [1, "11-20", 12], [2, "51+", 60]]
     assert [r[5] for r in rows] == ["the cat sat", "one two", ""]
     assert rows[0][6] == pytest.approx(100.0) and 0 < rows[1][6] < 100 and rows[2][6] == 0.0
+
+
+def test_entity_and_project_are_plain_overrides(tmp_path, cache_dir):
+    from hydra.utils import instantiate
+
+    from tests.conftest import compose_config
+
+    cfg = compose_config(
+        "train", ["logger.wandb.entity=my-team", "logger.wandb.project=my-project"], tmp_path, cache_dir
+    )  # no `+`: the keys exist
+    logger = instantiate(cfg.logger.wandb)
+    assert logger._wandb_init["entity"] == "my-team" and logger._wandb_init["project"] == "my-project"

@@ -1,10 +1,13 @@
-"""The few places where this project needs what Lightning's `WandbLogger` keeps private, each behind one named
-function, so that a Lightning upgrade that renames them breaks here and nowhere else.
+"""The few places where this project needs what Lightning's `WandbLogger` or W&B keep private, each behind one
+named function, so that an upgrade that renames them breaks here and nowhere else.
 
 - `pending_init`: the keyword arguments the logger will pass to `wandb.init` (`_wandb_init`): a run is named
   and tagged from its config before it starts, and Lightning has no public setter for that.
 - `started_run` / `forget_run`: the run if it has started (`_experiment`): the public `experiment` property
   would start a run just to finish it, and a multirun's next job must not reuse the finished one.
+- `wandb_settings`: W&B's settings as W&B resolves them (settings files, environment), the way its own
+  `wandb offline` command reads them; the public `wandb.setup()` would also start W&B's service process (and
+  name it in `WANDB_SERVICE`, which every child process inherits) just to read one setting.
 """
 
 from __future__ import annotations
@@ -27,3 +30,10 @@ def started_run(logger: WandbLogger) -> Any | None:
 def forget_run(logger: WandbLogger) -> None:
     """Drop the logger's (finished) run, so nothing logs into it again."""
     logger._experiment = None
+
+
+def wandb_settings() -> Any:
+    """W&B's global settings (settings files and environment), loaded without starting its service."""
+    from wandb.sdk import wandb_setup
+
+    return wandb_setup._setup(start_service=False).settings

@@ -14,6 +14,8 @@ import os
 from collections.abc import Mapping
 from urllib.parse import urlparse
 
+from attention_nmt.tracking.wandb_private import wandb_settings
+
 W_AND_B_DEFAULT = "online"  # what wandb.init does when nothing says otherwise
 
 
@@ -35,9 +37,7 @@ def effective_mode(requested: str | None = None, env: Mapping[str, str] = os.env
 def settings_file_mode() -> str | None:
     """The mode `wandb offline` / `wandb disabled` saved in W&B's settings files, as W&B itself reads them (with
     `WANDB_MODE` layered on top, which callers check first); None when the files set none."""
-    import wandb
-
-    mode = wandb.setup().settings.mode
+    mode = wandb_settings().mode
     return None if mode == W_AND_B_DEFAULT else mode
 
 
