@@ -33,7 +33,14 @@ def forget_run(logger: WandbLogger) -> None:
 
 
 def wandb_settings() -> Any:
-    """W&B's global settings (settings files and environment), loaded without starting its service."""
+    """W&B's global settings (settings files and environment), loaded without starting its service. W&B keeps
+    what it loads for the rest of the process, so when nothing had loaded them yet they are dropped again
+    (`wandb.teardown`): a later `wandb.init` then reads the environment as it is by then."""
+    import wandb
     from wandb.sdk import wandb_setup
 
-    return wandb_setup._setup(start_service=False).settings
+    loaded = wandb_setup._singleton is not None
+    settings = wandb_setup._setup(start_service=False).settings
+    if not loaded:
+        wandb.teardown()
+    return settings
