@@ -3,10 +3,9 @@ with the training run's model artifact as its input."""
 
 from __future__ import annotations
 
-import json
-
 from omegaconf import OmegaConf
 
+from attention_nmt.evaluation.results import RunResults
 from attention_nmt.tasks.train import train
 from tests.conftest import TINY, compose_config, run_script, wandb_offline_in_process
 from tests.tracking.offline_runs import offline_runs
@@ -18,8 +17,8 @@ def test_each_evaluate_job_is_its_own_finished_run_with_its_config(tmp_path, cac
     train_dir = tmp_path / "train"
     with wandb_offline_in_process():
         train(OmegaConf.to_object(compose_config("train", WITH_WANDB, train_dir, cache_dir)))
-    trained = json.loads((train_dir / "results.json").read_text())
-    ckpt = trained["checkpoint"]
+    trained = RunResults.read(train_dir / "results.json")
+    ckpt = trained.checkpoint
     done = run_script(
         "evaluate.py",
         [
@@ -48,11 +47,11 @@ def test_each_evaluate_job_is_its_own_finished_run_with_its_config(tmp_path, cac
         meta = run.run()
         assert meta["job_type"] == "evaluate" and meta["tags"][0] == "additive"
         assert meta["run_group"] == f"multirun_{tmp_path.name}_eval"  # the multirun folder, as for training
-        results = json.loads((job / "results.json").read_text())
-        assert results["wandb"] == {"id": meta["run_id"], "url": None}
+        results = RunResults.read(job / "results.json")
+        assert results.wandb == {"id": meta["run_id"], "url": None}
         # offline, W&B cannot record an input artifact: the config names the training run's model artifact
-        assert config["model_artifact"] == f"model-{trained['wandb']['id']}"
-        assert config["trained_run"] == trained["wandb"]["id"]
+        assert config["model_artifact"] == f"model-{trained.wandb['id']}"
+        assert config["trained_run"] == trained.wandb["id"]
         inputs = {a["type"]: a["name"] for a in run.of_type("artifact") if a["type"] != "run_table"}
         data = "synthetic_reverse_map"
         assert inputs == {"dataset": f"test-split-{data}", "tokenizers": f"tokenizers-{data}"}

@@ -3,7 +3,6 @@ user sets `logger.wandb.mode=`; with no setting at all a run is offline, not a l
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -11,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from attention_nmt.evaluation.results import RunResults
 from tests.conftest import ROOT, TINY
 
 TINY_WANDB = [o for o in TINY if not o.startswith("logger=")] + ["logger=[wandb]", "trainer.max_steps=2"]
@@ -50,5 +50,5 @@ def test_settings_file_mode_is_respected(tmp_path, settings_mode, overrides, off
     run_dir = train_in(tmp_path, f"paths.cache_dir={tmp_path}/cache", *overrides, settings_mode=settings_mode)
     assert len(list((run_dir / "wandb").glob("offline-run-*"))) == offline_runs
     assert not list((run_dir / "wandb").glob("run-*"))  # never online
-    results = json.loads((run_dir / "results.json").read_text())
-    assert (results["wandb"] is None) == (offline_runs == 0)
+    results = RunResults.read(run_dir / "results.json")
+    assert (results.wandb is None) == (offline_runs == 0)

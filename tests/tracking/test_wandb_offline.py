@@ -11,6 +11,7 @@ import pytest
 from omegaconf import OmegaConf
 from PIL import Image
 
+from attention_nmt.evaluation.results import RunResults
 from attention_nmt.tasks.train import train
 from attention_nmt.tracking.wandb_media import BUCKET_COLUMNS
 from tests.conftest import TINY
@@ -33,7 +34,7 @@ def finished(tmp_path_factory, cache_dir):
             cache_dir,
         )
         train(OmegaConf.to_object(cfg))
-    results = json.loads((run_dir / "results.json").read_text())
+    results = RunResults.read(run_dir / "results.json")
     [run] = offline_runs(run_dir)
     return run, results, run_dir
 
@@ -53,7 +54,7 @@ def test_config_is_flat_and_filterable(finished):
     assert config["attention.name"] == "additive" and config["encoder.name"] == "bigru"
     assert config["data.name"] == "synthetic_reverse_map" and config["seed"] == 1234
     assert "data.max_train_len" in config and config["model.hidden_size"] == 16
-    assert config["num_parameters"] == results["num_parameters"]
+    assert config["num_parameters"] == results.num_parameters
     assert not any(key.startswith("_schema_") or "._schema_" in key for key in config)
 
 
@@ -71,17 +72,17 @@ def test_training_curves_are_logged(finished):
 def test_test_bleu_table_and_summary_equal_results_json(finished):
     run, results, _ = finished
     summary = run.summary["summary"]
-    assert summary["test/bleu"] == pytest.approx(results["test"]["bleu"])
-    assert summary["bleu_signature"] == results["bleu_signature"]
-    assert summary["num_parameters"] == results["num_parameters"]
-    assert summary["test/sentences"] == results["test"]["n"] == 40
+    assert summary["test/bleu"] == pytest.approx(results.test.bleu)
+    assert summary["bleu_signature"] == results.bleu_signature
+    assert summary["num_parameters"] == results.num_parameters
+    assert summary["test/sentences"] == results.test.n == 40
     table_ref = summary["test/bleu_by_length"]
     table = json.loads((run.folder / "files" / table_ref["path"]).read_text())
     assert table["columns"] == BUCKET_COLUMNS
-    expected = [b for b in results["test"]["buckets"] if b["n"]]
-    assert [row[0] for row in table["data"]] == [b["label"] for b in expected]
-    assert [row[4] for row in table["data"]] == [b["n"] for b in expected]
-    assert [row[5] for row in table["data"]] == pytest.approx([b["bleu"] for b in expected])
+    expected = [b for b in results.test.buckets if b.n]
+    assert [row[0] for row in table["data"]] == [b.label for b in expected]
+    assert [row[4] for row in table["data"]] == [b.n for b in expected]
+    assert [row[5] for row in table["data"]] == pytest.approx([b.bleu for b in expected])
     charts = [
         c["update"]["_wandb.visualize.test/bleu_by_length_chart"]
         for c in run.of_type("config")
@@ -111,7 +112,7 @@ def test_checkpoint_is_an_artifact_of_the_offline_run(finished):
     best = [a for a in models if "best" in a["aliases"]]
     assert len(best) == 1
     metadata = json.loads(best[0]["metadata"])
-    assert metadata["original_filename"] == results["checkpoint"].rsplit("/", 1)[1]
+    assert metadata["original_filename"] == results.checkpoint.rsplit("/", 1)[1]
     assert best[0]["manifest"]["contents"][0]["path"] == "model.ckpt"
 
 
@@ -137,7 +138,7 @@ def test_predictions_table_has_one_scored_row_per_test_sentence(finished):
     table = json.loads((run.folder / "files" / ref["path"]).read_text())
     assert table["columns"] == PREDICTION_COLUMNS
     rows = read_hypotheses(run_dir / "hypotheses.tsv")
-    assert len(table["data"]) == len(rows) == results["test"]["n"]
+    assert len(table["data"]) == len(rows) == results.test.n
     for row, tsv in zip(table["data"], rows):
         assert row[2:6] == [tsv["src_words"], tsv["source"], tsv["reference"], tsv["hypothesis"]]
         assert 0.0 <= row[6] <= 100.0
@@ -149,4 +150,4 @@ def test_tokenizers_and_test_split_are_artifacts_and_results_name_the_run(finish
     assert artifacts["dataset"]["name"] == "test-split-synthetic_reverse_map"
     assert artifacts["tokenizers"]["name"] == "tokenizers-synthetic_reverse_map"
     assert sorted(e["path"] for e in artifacts["tokenizers"]["manifest"]["contents"]) == ["src.json", "trg.json"]
-    assert results["wandb"] == {"id": run.run()["run_id"], "url": None}  # offline: no URL
+    assert results.wandb == {"id": run.run()["run_id"], "url": None}  # offline: no URL

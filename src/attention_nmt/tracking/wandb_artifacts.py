@@ -12,13 +12,13 @@ own artifacts instead, and an offline evaluation names the model artifact in its
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import Any
 
 import lightning as L
 
+from attention_nmt.evaluation.results import ResultsFormatError, RunResults
 from attention_nmt.tracking.wandb_logger import wandb_loggers
 
 UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
@@ -68,14 +68,12 @@ class WandbArtifacts(L.Callback):
 def training_run_id(ckpt_path: Path) -> str | None:
     """The W&B run id of the training run that wrote `<run>/checkpoints/<file>.ckpt`: from the run's results.json
     when it logged its model; None otherwise."""
-    results = ckpt_path.resolve().parent.parent / "results.json"
     try:
-        written = json.loads(results.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        written = RunResults.read(ckpt_path.resolve().parent.parent / "results.json")
+    except (OSError, ResultsFormatError):
         return None
-    logged_model = (((written.get("config") or {}).get("logger") or {}).get("wandb") or {}).get("log_model")
-    reference = written.get("wandb") or {}
-    return reference.get("id") if logged_model else None
+    logged_model = (((written.config or {}).get("logger") or {}).get("wandb") or {}).get("log_model")
+    return (written.wandb or {}).get("id") if logged_model else None
 
 
 def use_model_artifact(run: Any, ckpt_path: Path) -> str | None:
