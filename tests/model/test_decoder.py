@@ -43,17 +43,24 @@ def _record_queries(model):
     return queries
 
 
-def test_additive_attention_is_queried_with_the_previous_state():
+@pytest.mark.parametrize("stepwise", [True, False], ids=["reference", "fused"])
+def test_additive_attention_is_queried_with_the_previous_state(stepwise):
     model = make_model("additive")
     src, lengths = padded_batch([5, 3])
     _, memory, state0 = model.start(src, lengths)
     queries = _record_queries(model)
     prev = torch.tensor([[2], [2]])
-    _, state1, _ = model.decoder(prev, state0, memory)
-    _, state2, _ = model.decoder(prev, state1, memory)
-    torch.testing.assert_close(queries[0][:, 0], state0.hidden[-1])  # c_1 from s_0
-    torch.testing.assert_close(queries[1][:, 0], state1.hidden[-1])  # c_2 from s_1, not s_2
-    assert not torch.allclose(queries[1][:, 0], state2.hidden[-1])
+    _, state1, weights1 = model.decoder(prev, state0, memory, stepwise=stepwise)
+    _, state2, weights2 = model.decoder(prev, state1, memory, stepwise=stepwise)
+    if stepwise:  # the reference loop calls `attend` with its query
+        torch.testing.assert_close(queries[0][:, 0], state0.hidden[-1])  # c_1 from s_0
+        torch.testing.assert_close(queries[1][:, 0], state1.hidden[-1])  # c_2 from s_1, not s_2
+    else:  # the fused loop (`additive_scan`) scores by itself: its weights are those of s_{i-1}'s query
+        attend = model.decoder.attention.attend
+        torch.testing.assert_close(weights1, attend(state0.hidden[-1].unsqueeze(1), *memory)[1])
+        torch.testing.assert_close(weights2, attend(state1.hidden[-1].unsqueeze(1), *memory)[1])
+        assert not torch.allclose(weights2, attend(state2.hidden[-1].unsqueeze(1), *memory)[1])
+    assert not torch.allclose(state1.hidden[-1], state2.hidden[-1])
 
 
 @pytest.mark.parametrize("arm", ["general", "general+feed"])

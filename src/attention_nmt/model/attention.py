@@ -113,6 +113,10 @@ class AdditiveAttention(Attention):
     def project_keys(self, states: Tensor) -> Tensor:
         return self.key_layer(states)  # U_a h_j, (B, S, A)
 
+    def query_weights(self) -> tuple[Tensor, Tensor, Tensor]:
+        """W_a (A, Q), b_a (A,) and v_a (A,): what `additive_scan` reads to score without this module."""
+        return self.query_layer.weight, self.query_layer.bias, self.energy_layer.weight[0]
+
     def score(self, query: Tensor, keys: Tensor) -> Tensor:
         hidden = (self.query_layer(query)[:, :, None, :] + keys[:, None, :, :]).tanh_()  # (B, T, S, A), in place
         return self.energy_layer(hidden).squeeze(-1)  # (B, T, S)

@@ -27,6 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from attention_nmt.model.additive_scan import AdditiveWeights, additive_scan
 from attention_nmt.model.attention import Attention, Memory
 from attention_nmt.model.encoder import Cell, EncoderOutput, make_rnn
 from attention_nmt.model.gru import gru_scan
@@ -248,30 +249,25 @@ class Decoder(nn.Module):
         self, embedded: Tensor, state: DecoderState, memory: Memory
     ) -> tuple[Tensor, DecoderState, Tensor | None]:
         """Additive (c_i from s_{i-1} enters the GRU) or input feeding (h~_{t-1} enters it): one GRU step at
-        a time, with E y projected for all steps at once and the deep output of additive run once at the end."""
+        a time, with E y projected for all steps at once; additive runs as one fused loop (`additive_scan`)
+        and its deep output once at the end."""
         w_e, w_rest, b_ih, w_hh, b_hh = self._rnn_weights(embedded.shape[-1])
-        # W E y_{i-1} + b for every step; unbound so that backward stacks the step gradients once
-        gi_y = F.linear(embedded.transpose(0, 1), w_e, b_ih).unbind(0)  # T x (B, G)
-        h, feed = state.hidden[0], state.feed  # (B, H), (B, O) or None
-        outputs, contexts, all_weights = [], [], []
-        for t in range(len(gi_y)):
-            if self.attention.queries_previous_state:  # Bahdanau order: c_i from s_{i-1}, then s_i
-                context, weights = self.attention.attend(h.unsqueeze(1), *memory)  # (B, 1, D)
-                h = gru_scan((gi_y[t] + F.linear(context[:, 0], w_rest)).unsqueeze(0), h, w_hh, b_hh)[0]
-                outputs.append(h)
-                contexts.append(context)
-            else:  # Luong with input feeding: h_t from [E y; h~_{t-1}], c_t from h_t, h~_t
-                h = gru_scan((gi_y[t] + F.linear(feed, w_rest)).unsqueeze(0), h, w_hh, b_hh)[0]
-                context, weights = self.attention.attend(h.unsqueeze(1), *memory)  # (B, 1, D)
-                feed = self.deep_output.of_parts([context[:, 0], h])  # h~_t, (B, O)
-                outputs.append(feed)
+        gi_y = F.linear(embedded.transpose(0, 1), w_e, b_ih)  # W E y_{i-1} + b for every step, (T, B, G)
+        if self.attention.queries_previous_state:  # Bahdanau order: c_i from s_{i-1}, then s_i
+            weights = AdditiveWeights(*self.attention.query_weights(), w_rest, w_hh, b_hh)
+            states, contexts, alphas = additive_scan(gi_y, state.hidden[0], *memory, weights)
+            contexts = contexts.transpose(0, 1)  # (B, T, D)
+            pre_output = self.deep_output.of_parts([states.transpose(0, 1), embedded, contexts])  # [s_i; E y; c_i]
+            return pre_output, DecoderState(states[-1].unsqueeze(0), None, None), alphas.transpose(0, 1)
+        h, feed = state.hidden[0], state.feed  # (B, H), (B, O)
+        outputs, all_weights = [], []
+        for gi_t in gi_y.unbind(0):  # Luong with input feeding: h_t from [E y; h~_{t-1}], c_t from h_t, h~_t
+            h = gru_scan((gi_t + F.linear(feed, w_rest)).unsqueeze(0), h, w_hh, b_hh)[0]
+            context, weights = self.attention.attend(h.unsqueeze(1), *memory)  # (B, 1, D)
+            feed = self.deep_output.of_parts([context[:, 0], h])  # h~_t, (B, O)
+            outputs.append(feed)
             all_weights.append(weights)
-        if self.attention.queries_previous_state:  # [s_i; E y_{i-1}; c_i] for all steps at once
-            pre_output = self.deep_output.of_parts([torch.stack(outputs, 1), embedded, torch.cat(contexts, 1)])
-        else:
-            pre_output = torch.stack(outputs, 1)  # (B, T, O)
-        weights = None if all_weights[0] is None else torch.cat(all_weights, dim=1)  # (B, T, S)
-        return pre_output, DecoderState(h.unsqueeze(0), None, feed), weights
+        return torch.stack(outputs, 1), DecoderState(h.unsqueeze(0), None, feed), torch.cat(all_weights, dim=1)
 
     def _recur(
         self, embedded: Tensor, state: DecoderState, memory: Memory
