@@ -23,6 +23,7 @@ import torch
 from torch import Tensor
 from torch.autograd.function import once_differentiable
 
+from attention_nmt.model.attention import masked_softmax, softmax_backward
 from attention_nmt.model.gru import cell_backward, cell_forward
 from attention_nmt.model.workspace import Workspace
 
@@ -68,22 +69,14 @@ def _forward(
     if tanhs is None:
         tanhs = gi_y.new_empty(1, batch, src_len, attention_size)
     gates, gh_n = gi_y.new_empty(steps, batch, gates_size), gi_y.new_empty(steps, batch, hidden)
-    padding, lowest = ~mask, torch.finfo(torch.float32).min
     for t in range(steps):
         projected = torch.addmm(b_cat, states[t], w_cat)  # (B, G + A)
         tanh = torch.add(keys, projected[:, None, gates_size:], out=tanhs[t if keep else 0]).tanh_()  # (B, S, A)
-        scores = torch.matmul(tanh, energy).masked_fill_(padding, lowest)  # e_i, (B, S)
-        alphas[t] = torch.softmax(scores.float(), dim=-1)  # in fp32, as `Attention.attend`
+        alphas[t] = masked_softmax(torch.matmul(tanh, energy), mask)  # from e_i (B, S), as `Attention.attend`
         torch.bmm(alphas[t].unsqueeze(1), values, out=contexts[t].unsqueeze(1))  # c_i
         gi = torch.addmm(gi_y[t], contexts[t], w_context_t)  # (B, G)
         states[t + 1] = cell_forward(gi, projected[:, :gates_size], states[t], gates[t], gh_n[t])
     return states, contexts, alphas, gates, gh_n
-
-
-def softmax_backward(alpha: Tensor, d_alpha: Tensor) -> Tensor:
-    """dL/de for alpha = softmax(e) over the last dimension, in fp32 like the forward (`Attention.attend`)."""
-    alpha32, d_alpha32 = alpha.float(), d_alpha.float()
-    return torch.ops.aten._softmax_backward_data(d_alpha32, alpha32, -1, torch.float32).to(alpha.dtype)
 
 
 class _AdditiveScan(torch.autograd.Function):
@@ -169,8 +162,10 @@ def additive_scan(
 
     Returns:
         states s_1..s_T (T, B, H), contexts c_1..c_T (T, B, D), attention weights alpha (T, B, S), exactly 0
-        on padding. All in the dtype of the inputs; autocast does not apply inside the loop.
+        on padding, in the weights' dtype: under autocast the loop runs in the weights' precision.
     """
+    dtype = weights.w_hh.dtype  # under mixed precision the inputs arrive in bf16/fp16: the loop runs in fp32
+    gi_y, h0, keys, values = (t.to(dtype) for t in (gi_y, h0, keys, values))
     with torch.autocast(device_type=gi_y.device.type, enabled=False):
         if torch.is_grad_enabled() and any(t.requires_grad for t in (gi_y, h0, keys, values, *weights)):
             return _AdditiveScan.apply(gi_y, h0, keys, values, mask, *weights)
