@@ -12,11 +12,12 @@ Two orders, chosen by the attention module's `queries_previous_state`:
 `act` is tanh, or maxout over pairs of units when `maxout` is set. Logits are W_o t_i (W_o optionally
 tied to the target embedding). Where no step depends on the previous step's attention (`none`, and
 multiplicative without input feeding) the RNN runs over the whole target sequence in one call;
-otherwise a step loop runs. A one-layer GRU decoder runs its recurrence through `gru.gru_scan` and
-projects what does not change between steps once (E y for all steps; for `none`, the context c and its
-share of the deep output); `stepwise=True` keeps the torch-RNN step loop as the reference that tests
-hold these paths to. Shapes: B batch, T target steps, S source length, E embedding, H hidden,
-L decoder layers, D encoder output size, O output (pre-softmax) size, V target vocabulary.
+otherwise a step loop runs. On the CPU a one-layer GRU decoder runs its recurrence through `gru.gru_scan`,
+or, where a step loop is needed, through one fused autograd Function per loop (`additive_scan`,
+`feed_scan`), and projects what does not change between steps once (E y for all steps; for `none`, the
+context c and its share of the deep output); `stepwise=True` keeps the torch-RNN step loop as the
+reference that tests hold these paths to. Shapes: B batch, T target steps, S source length, E embedding,
+H hidden, L decoder layers, D encoder output size, O output (pre-softmax) size, V target vocabulary.
 """
 
 from __future__ import annotations

@@ -8,6 +8,8 @@ dW_hh and db_hh in one product at the end. The parameters stay those of the `nn.
 checkpoints do not change. Equations (PyTorch's GRU, Cho et al. 2014):
 r = sigmoid(W_ir x + b_ir + W_hr h + b_hr), z = sigmoid(W_iz x + b_iz + W_hz h + b_hz),
 n = tanh(W_in x + b_in + r * (W_hn h + b_hn)), h' = (1 - z) * n + z * h.
+One step's gate math and its backward (`cell_forward`, `cell_backward`) are shared with the decoders'
+fused loops (`additive_scan`, `feed_scan`).
 Shapes: T steps, B batch, H hidden size, G = 3H gate pre-activations (r, z, n, PyTorch's order).
 """
 
