@@ -7,11 +7,12 @@ eq. 6 and appendix A.1.2): with h = s_{i-1},
 What makes it faster than autograd's step loop, with the same parameters and results up to float noise:
 
 - W_a s_{i-1} and W_hh s_{i-1} (both read s_{i-1}) are one matrix product per step;
-- the forward keeps one (B, S, A) tensor per step, tanh(.), and no autograd graph;
+- the forward keeps one (B, S, A) tensor per step, t_i = tanh(.), in a buffer reused between training steps
+  (`workspace`), and no autograd graph;
 - the backward forms the gradients of W_a, W_hh, W_c (the context's GRU input columns), v and of the values
   once, from all steps, instead of one small product per step, and the gradient of the keys U h_j by
   accumulating in place: since d tanh(x) = 1 - tanh(x)^2, sum_i d_e_i v (1 - t_i^2) = v (sum_i d_e_i -
-  sum_i d_e_i t_i^2), which needs one pass over each step's t_i^2 instead of autograd's four.
+  sum_i d_e_i t_i^2), so no step materialises its own (B, S, A) gradient of the keys or of the tanh input.
 Shapes: T steps, B batch, S source length, A attention size, D value size, H hidden, G = 3H.
 """
 
