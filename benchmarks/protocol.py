@@ -3,7 +3,8 @@
 Each side (ours, Joey NMT) runs in its own process, started with the thread count in its environment.
 The driver writes one JSON command per line to the worker's stdin and reads one JSON reply per line:
 `{"cmd": "setup", ...}` builds a model and its batches, `{"cmd": "run"}` measures one repeat and
-`{"cmd": "quit"}` ends the worker. Every reply carries the process's peak resident memory so far.
+`{"cmd": "quit"}` ends the worker. Every reply carries the process's peak resident memory so far, above its
+baseline after imports.
 This module is imported by both workers, so it must not import torch, attention_nmt or joeynmt.
 """
 
@@ -27,17 +28,43 @@ def thread_env(threads: int) -> dict[str, str]:
     return env
 
 
+def _status_mb(field: str) -> float | None:
+    """A memory field of /proc/self/status (VmRSS, VmHWM) in MiB, or None where there is none."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    return None
+
+
+def reset_peak_rss() -> float:
+    """Make the current RSS the new peak (Linux: write 5 to /proc/self/clear_refs) and return it in MiB."""
+    try:
+        with open("/proc/self/clear_refs", "w") as refs:
+            refs.write("5")
+    except OSError:
+        pass
+    return _status_mb("VmRSS") or peak_rss_mb()
+
+
 def peak_rss_mb() -> float:
-    """Peak resident set size of this process in MiB (Linux reports ru_maxrss in KiB)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    """Peak resident set size of this process in MiB since the last `reset_peak_rss` (VmHWM; without /proc,
+    ru_maxrss, the peak since the process started)."""
+    return _status_mb("VmHWM") or resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
 def serve(setup: Callable[..., Callable[[], dict[str, Any]]]) -> None:
     """Answer commands until `quit`. `setup(**args)` returns the function that one `run` calls.
 
     Replies go to the original stdout; anything the libraries print is sent to stderr instead, so
-    it can never corrupt the protocol.
+    it can never corrupt the protocol. Memory is reported as the peak RSS above the process's RSS when
+    it starts serving (after the worker's imports: torch and the toolkit; the peak is reset there), so
+    that what a row allocates is not hidden under the libraries' own ~300 MiB.
     """
+    baseline = reset_peak_rss()
     channel = os.fdopen(os.dup(sys.stdout.fileno()), "w", buffering=1)
     sys.stdout = sys.stderr
     run: Callable[[], dict[str, Any]] | None = None
@@ -56,5 +83,6 @@ def serve(setup: Callable[..., Callable[[], dict[str, Any]]]) -> None:
             reply["ok"] = True
         except Exception as error:  # reported to the driver, which stops with the message
             reply = {"ok": False, "error": f"{type(error).__name__}: {error}"}
-        reply["peak_rss_mb"] = peak_rss_mb()
+        reply["peak_rss_mb"] = peak_rss_mb() - baseline
+        reply["baseline_rss_mb"] = baseline
         channel.write(json.dumps(reply) + "\n")

@@ -40,19 +40,44 @@ def markdown(rows: list[Row], compare: bool) -> str:
     return "\n".join(lines)
 
 
+def _cpuinfo() -> tuple[str, set[str]]:
+    """The CPU's model name and flags from /proc/cpuinfo (platform.processor() and no flags elsewhere)."""
+    cpu, flags = platform.processor(), set()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            key, _, value = line.partition(":")
+            if key.strip() == "model name" and cpu == platform.processor():
+                cpu = value.strip()
+            elif key.strip() == "flags" and not flags:
+                flags = set(value.split())
+    except OSError:
+        pass
+    return cpu, flags
+
+
+def cpu_has_bf16() -> bool:
+    """Whether the CPU has bf16 units (AVX512-BF16 or AMX-BF16), where a bf16 precision row is worth running."""
+    return bool(_cpuinfo()[1] & {"avx512_bf16", "amx_bf16"})
+
+
 def machine() -> dict:
     """Where the figures come from."""
     import os
 
-    cpu = platform.processor()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(), "system": platform.platform()}
+    cpu, flags = _cpuinfo()
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "bf16_units": sorted(flags & {"avx512_bf16", "amx_bf16", "amx_tile"}),
+        "python": platform.python_version(),
+        "system": platform.platform(),
+    }
+
+
+def header(info: dict) -> str:
+    """The line printed above the tables: which CPU the figures come from."""
+    units = ", ".join(info["bf16_units"]) or "none"
+    return f"CPU: {info['cpu']} ({info['cores']} cores; bf16 units: {units}); Python {info['python']}"
 
 
 def write_json(path: Path, rows: list[Row], scaling: list[Row], settings: dict) -> None:

@@ -10,12 +10,15 @@ batches; repeats alternate between the sides and each side's median is reported 
 Training rows count target tokens per second over a fixed number of warm batches; decoding rows
 count sentences per second over an evenly spread sample of the test set (untrained, seeded models,
 so both sides decode to their maximum length of 1.5 x the source). Peak memory is each process's
-peak RSS. A second table (ours only) shows cost by source length and peak memory by batch size.
+peak RSS above its own RSS after imports. Where the CPU has bf16 units our rows are repeated under bf16
+autocast (`--precisions`). A second table (ours only) shows cost by source length and peak memory by
+batch size. The CPU is named above the tables and in the JSON.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import logging
 import sys
 from pathlib import Path
@@ -30,6 +33,7 @@ from tables import Row  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 ARMS = ("none", "additive", "multiplicative", "multiplicative+feed")
+PRECISIONS = ("fp32", "bf16")
 JOEY_NOTE = {
     "none": "Joey has no attention-free decoder: vs its cheapest, luong without input feeding",
     "additive": "Joey bahdanau (queried after the GRU update) with input feeding",
@@ -52,7 +56,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--no-scaling", action="store_true", help="skip the second table")
     parser.add_argument("--quick", action="store_true", help="tiny sizes: checks every path, measures nothing")
     parser.add_argument("--cache-dir", type=Path, default=Path.home() / ".cache" / "attention-nmt")
+    parser.add_argument(
+        "--precisions",
+        nargs="+",
+        choices=PRECISIONS,
+        help="fp32, and bf16 (ours under bf16 autocast, as trainer.precision=bf16-mixed; Joey runs fp32 only); "
+        "default: both where the CPU has bf16 units, else fp32",
+    )
     args = parser.parse_args(argv)
+    if args.precisions is None:
+        args.precisions = list(PRECISIONS) if tables.cpu_has_bf16() else ["fp32"]
     if args.quick:
         args.threads, args.repeats, args.train_batches = [1], 1, 1
         args.greedy_sentences, args.beam_sentences, args.batch_size = 8, 4, 8
@@ -67,14 +80,18 @@ def spread(batches_of: list[list[int]], count: int) -> list[int]:
     return [flat[round(j * (len(flat) - 1) / max(count - 1, 1))] for j in range(count)]
 
 
-def plans(args: argparse.Namespace, data: dict) -> list[tuple[str, dict]]:
-    """(row name, worker setup) of every row, without the thread count."""
+def plans(args: argparse.Namespace, data: dict, precision: str = "fp32") -> list[tuple[str, dict]]:
+    """(row name, worker setup) of every row, without the thread count. Rows in a precision other than fp32
+    say so in their name and their setup."""
     train = corpus_lib.pairs(data, "train", corpus_lib.train_batches(data, args.batch_size, args.train_batches))
     common = {"vocab_size": data["vocab_size"]}
+    suffix = ""
+    if precision != "fp32":
+        common["precision"], suffix = precision, f", {precision}"
     ordered = corpus_lib.test_batches(data, args.batch_size)
     rows = []
     for arm in args.arms:
-        rows.append((f"train tokens/s, {arm}", {**common, "kind": "train", "arm": arm, "batches": train}))
+        rows.append((f"train tokens/s, {arm}{suffix}", {**common, "kind": "train", "arm": arm, "batches": train}))
     for beam, count in ((1, args.greedy_sentences), (5, args.beam_sentences)):
         sample = sorted(spread(ordered, count), key=lambda i: (len(data["test"]["src"][i]), i))
         batches = corpus_lib.pairs(
@@ -84,7 +101,7 @@ def plans(args: argparse.Namespace, data: dict) -> list[tuple[str, dict]]:
             label = "greedy" if beam == 1 else f"beam {beam}"
             rows.append(
                 (
-                    f"decode sentences/s, {label}, {arm}",
+                    f"decode sentences/s, {label}, {arm}{suffix}",
                     {**common, "kind": "decode", "arm": arm, "beam": beam, "batches": batches},
                 )
             )
@@ -101,11 +118,12 @@ def sides(compare: str | None) -> list[runner.Side]:
 
 
 def compare_rows(args: argparse.Namespace, data: dict) -> list[Row]:
-    """The first table: every row at every thread count, plus each row's peak memory."""
+    """The first table: every row at every thread count and precision, plus each row's peak memory. Joey
+    runs the fp32 rows only (it has no bf16 training or search on the CPU)."""
     speed, memory = [], []
-    chosen = sides(args.compare)
-    for threads in args.threads:
-        for name, setup in plans(args, data):
+    for threads, precision in itertools.product(args.threads, args.precisions):
+        chosen = sides(args.compare if precision == "fp32" else None)
+        for name, setup in plans(args, data, precision):
             result = runner.measure(chosen, setup, threads, args.repeats)
             ours, joey = result["ours"], result.get("joeynmt")
             note = JOEY_NOTE[setup["arm"]] if joey and setup["arm"] == "none" else ""
@@ -131,6 +149,8 @@ def main(argv: list[str] | None = None) -> None:
     corpus_path = corpus_lib.corpus_file(args.cache_dir / "benchmark")
     data = corpus_lib.load(corpus_path)
     rows = compare_rows(args, data)
+    print(tables.header(tables.machine()))
+    print()
     print(tables.markdown(rows, args.compare is not None))
     scaled: list[Row] = []
     if not args.no_scaling:

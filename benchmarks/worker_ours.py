@@ -79,9 +79,12 @@ def setup(
     beam: int = 1,
     max_len_ratio: float = 1.5,
     lr: float = 3e-3,
+    precision: str = "fp32",
 ) -> Callable[[], dict[str, Any]]:
-    """Build the model and the collated batches; return the function that measures one repeat."""
+    """Build the model and the collated batches; return the function that measures one repeat. `precision`
+    bf16 runs forward passes and search under bf16 autocast, as `trainer.precision=bf16-mixed` does."""
     torch.set_num_threads(threads)
+    autocast = torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16")
     model = make_model(arm, vocab_size)
     collated = _batches(batches)
     if kind == "train":
@@ -91,8 +94,9 @@ def setup(
         def one_pass() -> dict[str, Any]:
             tokens, start = 0, time.perf_counter()
             for batch in collated:
-                logits, _ = model(batch.src, batch.src_lengths, batch.trg_input)
-                loss, count = token_loss(logits, batch.trg_output, SPECIAL_IDS.pad)
+                with autocast:
+                    logits, _ = model(batch.src, batch.src_lengths, batch.trg_input)
+                    loss, count = token_loss(logits, batch.trg_output, SPECIAL_IDS.pad)
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()
@@ -104,7 +108,8 @@ def setup(
         def one_pass() -> dict[str, Any]:
             sentences, start = 0, time.perf_counter()
             for batch in collated:
-                sentences += len(search(model, batch.src, batch.src_lengths, beam, max_len_ratio))
+                with autocast:
+                    sentences += len(search(model, batch.src, batch.src_lengths, beam, max_len_ratio))
             return {"work": sentences, "seconds": time.perf_counter() - start}
 
     for _ in range(warmup):

@@ -52,3 +52,55 @@ def test_table_prints_ratios_and_json_has_the_documented_keys(tmp_path):
     saved = json.loads((tmp_path / "out.json").read_text())
     assert set(saved["rows"][0]) >= {"what", "threads", "ours", "joeynmt", "ratio"}
     assert saved["rows"][0]["ratio"] == 3.0 and saved["machine"]["cores"] >= 1
+
+
+def test_bf16_rows_are_named_and_set_up_for_ours_and_fp32_rows_stay_as_joey_reads_them():
+    corpus = {
+        "vocab_size": 5,
+        "train": {"src": [[1] * (i % 7 + 1) for i in range(40)], "trg": [[2] * (i % 7 + 1) for i in range(40)]},
+        "test": {"src": [[3] * (i % 5 + 1) for i in range(20)], "trg": [[4] for _ in range(20)]},
+    }
+    args = throughput.parse_args(["--quick", "--arms", "none", "--precisions", "fp32", "bf16"])
+    assert args.precisions == ["fp32", "bf16"]
+    fp32, bf16 = dict(throughput.plans(args, corpus)), dict(throughput.plans(args, corpus, "bf16"))
+    assert list(bf16) == [name + ", bf16" for name in fp32]
+    assert all("precision" not in setup for setup in fp32.values())  # Joey's worker takes no precision
+    assert all(setup["precision"] == "bf16" for setup in bf16.values())
+
+
+@pytest.mark.parametrize("has_bf16", [True, False])
+def test_precisions_default_to_bf16_too_only_where_the_cpu_has_bf16_units(monkeypatch, has_bf16):
+    monkeypatch.setattr(tables, "cpu_has_bf16", lambda: has_bf16)
+    assert throughput.parse_args([]).precisions == (["fp32", "bf16"] if has_bf16 else ["fp32"])
+
+
+def test_header_names_the_cpu():
+    info = tables.machine()
+    assert info["cpu"] and info["cpu"] in tables.header(info)
+    assert tables.header({**info, "bf16_units": []}).count("bf16 units: none") == 1
+
+
+WORKER = """
+import sys
+sys.path.insert(0, {benchmarks!r})
+import protocol
+transient = bytearray(300 * 2**20)  # an import-time peak, freed before serving
+del transient
+kept = []
+def setup(**_):
+    kept.append(bytearray(64 * 2**20))  # touched: zero-filled by Python
+    return lambda: {{}}
+protocol.serve(setup)
+"""
+
+
+def test_workers_report_the_peak_above_their_rss_after_imports():
+    import subprocess
+
+    script = WORKER.format(benchmarks=str(BENCHMARKS))
+    process = subprocess.run(
+        [sys.executable, "-c", script], input='{"cmd": "setup"}\n{"cmd": "quit"}\n', capture_output=True, text=True
+    )
+    reply = json.loads(process.stdout.splitlines()[0])
+    assert reply["ok"] and reply["baseline_rss_mb"] > 0
+    assert 60 <= reply["peak_rss_mb"] <= 120  # the 64 MiB of the setup, not the 300 MiB before it

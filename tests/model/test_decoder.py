@@ -43,28 +43,42 @@ def _record_queries(model):
     return queries
 
 
-def test_additive_attention_is_queried_with_the_previous_state():
+@pytest.mark.parametrize("stepwise", [True, False], ids=["reference", "fused"])
+def test_additive_attention_is_queried_with_the_previous_state(stepwise):
     model = make_model("additive")
     src, lengths = padded_batch([5, 3])
     _, memory, state0 = model.start(src, lengths)
     queries = _record_queries(model)
     prev = torch.tensor([[2], [2]])
-    _, state1, _ = model.decoder(prev, state0, memory)
-    _, state2, _ = model.decoder(prev, state1, memory)
-    torch.testing.assert_close(queries[0][:, 0], state0.hidden[-1])  # c_1 from s_0
-    torch.testing.assert_close(queries[1][:, 0], state1.hidden[-1])  # c_2 from s_1, not s_2
-    assert not torch.allclose(queries[1][:, 0], state2.hidden[-1])
+    _, state1, weights1 = model.decoder(prev, state0, memory, stepwise=stepwise)
+    _, state2, weights2 = model.decoder(prev, state1, memory, stepwise=stepwise)
+    if stepwise:  # the reference loop calls `attend` with its query
+        torch.testing.assert_close(queries[0][:, 0], state0.hidden[-1])  # c_1 from s_0
+        torch.testing.assert_close(queries[1][:, 0], state1.hidden[-1])  # c_2 from s_1, not s_2
+    else:  # the fused loop (`additive_scan`) scores by itself: its weights are those of s_{i-1}'s query
+        attend = model.decoder.attention.attend
+        torch.testing.assert_close(weights1, attend(state0.hidden[-1].unsqueeze(1), *memory)[1])
+        torch.testing.assert_close(weights2, attend(state1.hidden[-1].unsqueeze(1), *memory)[1])
+        assert not torch.allclose(weights2, attend(state2.hidden[-1].unsqueeze(1), *memory)[1])
+    assert not torch.allclose(state1.hidden[-1], state2.hidden[-1])
 
 
+@pytest.mark.parametrize("stepwise", [True, False], ids=["reference", "fast"])
 @pytest.mark.parametrize("arm", ["general", "general+feed"])
-def test_multiplicative_attention_is_queried_with_the_current_state(arm):
+def test_multiplicative_attention_is_queried_with_the_current_state(arm, stepwise):
     model = make_model(arm)
     src, lengths = padded_batch([5, 3])
     _, memory, state0 = model.start(src, lengths)
     queries = _record_queries(model)
-    _, state1, _ = model.decoder(torch.tensor([[2], [2]]), state0, memory)
-    torch.testing.assert_close(queries[0][:, 0], state1.hidden[-1])  # h_t after the update
-    assert not torch.allclose(queries[0][:, 0], state0.hidden[-1])
+    _, state1, weights = model.decoder(torch.tensor([[2], [2]]), state0, memory, stepwise=stepwise)
+    if queries:  # the paths that call `attend` (the input-feeding fast path, `feed_scan`, scores by itself)
+        torch.testing.assert_close(queries[0][:, 0], state1.hidden[-1])  # h_t after the update
+        assert not torch.allclose(queries[0][:, 0], state0.hidden[-1])
+    else:
+        assert arm == "general+feed" and not stepwise
+    attend = model.decoder.attention.attend
+    torch.testing.assert_close(weights, attend(state1.hidden[-1].unsqueeze(1), *memory)[1])
+    assert not torch.allclose(weights, attend(state0.hidden[-1].unsqueeze(1), *memory)[1])
 
 
 def test_none_ignores_every_encoder_state_but_the_final_one():

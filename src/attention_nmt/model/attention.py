@@ -44,6 +44,19 @@ class Memory(NamedTuple):
         return Memory(*(t.index_select(0, index) for t in self))
 
 
+def masked_softmax(scores: Tensor, mask: Tensor) -> Tensor:
+    """alpha = softmax of `scores` over the last dimension, in fp32 (also under mixed precision), exactly 0
+    where `mask` (broadcast to the scores) is False."""
+    return torch.softmax(scores.float().masked_fill(~mask, torch.finfo(torch.float32).min), dim=-1)
+
+
+def softmax_backward(alpha: Tensor, d_alpha: Tensor) -> Tensor:
+    """dL/de for alpha = `masked_softmax`(e) given dL/dalpha, computed as autograd does (in fp32, with torch's
+    own softmax backward kernel), in alpha's dtype; 0 where alpha is 0 (padding)."""
+    alpha32 = alpha.float()
+    return torch.ops.aten._softmax_backward_data(d_alpha.float(), alpha32, -1, torch.float32).to(alpha.dtype)
+
+
 class Attention(nn.Module):
     """Base class: masked softmax over scores and the weighted sum of values."""
 
@@ -79,9 +92,7 @@ class Attention(nn.Module):
             context (B, T, D) = sum_j alpha_ij h_j, and weights alpha (B, T, S): each row sums to 1 and is
             exactly 0 on padding.
         """
-        scores = self.score(query, keys).float()  # softmax in fp32, also under mixed precision
-        scores = scores.masked_fill(~mask[:, None, :], torch.finfo(torch.float32).min)
-        weights = torch.softmax(scores, dim=-1).to(values.dtype)  # alpha_ij, (B, T, S)
+        weights = masked_softmax(self.score(query, keys), mask[:, None, :]).to(values.dtype)  # alpha_ij, (B, T, S)
         return torch.bmm(weights, values), weights
 
 
@@ -112,6 +123,10 @@ class AdditiveAttention(Attention):
 
     def project_keys(self, states: Tensor) -> Tensor:
         return self.key_layer(states)  # U_a h_j, (B, S, A)
+
+    def query_weights(self) -> tuple[Tensor, Tensor, Tensor]:
+        """W_a (A, Q), b_a (A,) and v_a (A,): what `additive_scan` reads to score without this module."""
+        return self.query_layer.weight, self.query_layer.bias, self.energy_layer.weight[0]
 
     def score(self, query: Tensor, keys: Tensor) -> Tensor:
         hidden = (self.query_layer(query)[:, :, None, :] + keys[:, None, :, :]).tanh_()  # (B, T, S, A), in place

@@ -12,11 +12,12 @@ Two orders, chosen by the attention module's `queries_previous_state`:
 `act` is tanh, or maxout over pairs of units when `maxout` is set. Logits are W_o t_i (W_o optionally
 tied to the target embedding). Where no step depends on the previous step's attention (`none`, and
 multiplicative without input feeding) the RNN runs over the whole target sequence in one call;
-otherwise a step loop runs. A one-layer GRU decoder runs its recurrence through `gru.gru_scan` and
-projects what does not change between steps once (E y for all steps; for `none`, the context c and its
-share of the deep output); `stepwise=True` keeps the torch-RNN step loop as the reference that tests
-hold these paths to. Shapes: B batch, T target steps, S source length, E embedding, H hidden,
-L decoder layers, D encoder output size, O output (pre-softmax) size, V target vocabulary.
+otherwise a step loop runs. On the CPU a one-layer GRU decoder runs its recurrence through `gru.gru_scan`,
+or, where a step loop is needed, through one fused autograd Function per loop (`additive_scan`,
+`feed_scan`), and projects what does not change between steps once (E y for all steps; for `none`, the
+context c and its share of the deep output); `stepwise=True` keeps the torch-RNN step loop as the
+reference that tests hold these paths to. Shapes: B batch, T target steps, S source length, E embedding,
+H hidden, L decoder layers, D encoder output size, O output (pre-softmax) size, V target vocabulary.
 """
 
 from __future__ import annotations
@@ -27,8 +28,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from attention_nmt.model.additive_scan import AdditiveWeights, additive_scan
 from attention_nmt.model.attention import Attention, Memory
 from attention_nmt.model.encoder import Cell, EncoderOutput, make_rnn
+from attention_nmt.model.feed_scan import FeedWeights, feed_scan
 from attention_nmt.model.gru import gru_scan
 
 
@@ -144,7 +147,9 @@ class Decoder(nn.Module):
         self.needs_step_loop = input_feeding or (attention.queries_previous_state and attention.uses_query)
         # A one-layer GRU on the CPU runs through `gru.py`'s scan (same parameters and results, faster there);
         # on other devices the torch RNN (cuDNN) is used.
-        self.scans = cell is Cell.gru and num_layers == 1
+        # The input-feeding loop's fused form (`feed_scan`) has a tanh attentional layer; with maxout it runs the
+        # torch RNN's step loop.
+        self.scans = cell is Cell.gru and num_layers == 1 and not (input_feeding and maxout)
 
     def init_state(self, encoded: EncoderOutput) -> DecoderState:
         """GRU: s_0 = tanh(W_s final) for every layer (Bahdanau et al. 2014). LSTM: decoder layer l starts from
@@ -248,30 +253,23 @@ class Decoder(nn.Module):
         self, embedded: Tensor, state: DecoderState, memory: Memory
     ) -> tuple[Tensor, DecoderState, Tensor | None]:
         """Additive (c_i from s_{i-1} enters the GRU) or input feeding (h~_{t-1} enters it): one GRU step at
-        a time, with E y projected for all steps at once and the deep output of additive run once at the end."""
+        a time, each loop fused into one autograd Function (`additive_scan`, `feed_scan`), with E y projected
+        for all steps at once and the deep output of additive run once at the end."""
         w_e, w_rest, b_ih, w_hh, b_hh = self._rnn_weights(embedded.shape[-1])
-        # W E y_{i-1} + b for every step; unbound so that backward stacks the step gradients once
-        gi_y = F.linear(embedded.transpose(0, 1), w_e, b_ih).unbind(0)  # T x (B, G)
-        h, feed = state.hidden[0], state.feed  # (B, H), (B, O) or None
-        outputs, contexts, all_weights = [], [], []
-        for t in range(len(gi_y)):
-            if self.attention.queries_previous_state:  # Bahdanau order: c_i from s_{i-1}, then s_i
-                context, weights = self.attention.attend(h.unsqueeze(1), *memory)  # (B, 1, D)
-                h = gru_scan((gi_y[t] + F.linear(context[:, 0], w_rest)).unsqueeze(0), h, w_hh, b_hh)[0]
-                outputs.append(h)
-                contexts.append(context)
-            else:  # Luong with input feeding: h_t from [E y; h~_{t-1}], c_t from h_t, h~_t
-                h = gru_scan((gi_y[t] + F.linear(feed, w_rest)).unsqueeze(0), h, w_hh, b_hh)[0]
-                context, weights = self.attention.attend(h.unsqueeze(1), *memory)  # (B, 1, D)
-                feed = self.deep_output.of_parts([context[:, 0], h])  # h~_t, (B, O)
-                outputs.append(feed)
-            all_weights.append(weights)
-        if self.attention.queries_previous_state:  # [s_i; E y_{i-1}; c_i] for all steps at once
-            pre_output = self.deep_output.of_parts([torch.stack(outputs, 1), embedded, torch.cat(contexts, 1)])
-        else:
-            pre_output = torch.stack(outputs, 1)  # (B, T, O)
-        weights = None if all_weights[0] is None else torch.cat(all_weights, dim=1)  # (B, T, S)
-        return pre_output, DecoderState(h.unsqueeze(0), None, feed), weights
+        gi_y = F.linear(embedded.transpose(0, 1), w_e, b_ih)  # W E y_{i-1} + b for every step, (T, B, G)
+        if self.attention.queries_previous_state:  # Bahdanau order: c_i from s_{i-1}, then s_i
+            weights = AdditiveWeights(*self.attention.query_weights(), w_rest, w_hh, b_hh)
+            states, contexts, alphas = additive_scan(gi_y, state.hidden[0], *memory, weights)
+            contexts = contexts.transpose(0, 1)  # (B, T, D)
+            pre_output = self.deep_output.of_parts([states.transpose(0, 1), embedded, contexts])  # [s_i; E y; c_i]
+            return pre_output, DecoderState(states[-1].unsqueeze(0), None, None), alphas.transpose(0, 1)
+        # Luong with input feeding: h_t from [E y; h~_{t-1}], c_t from h_t, h~_t = tanh(W_c [c_t; h_t] + b)
+        linear = self.deep_output.linear
+        weights = FeedWeights(w_rest, w_hh, b_hh, linear.weight, linear.bias)
+        states, feeds, alphas = feed_scan(
+            gi_y, state.hidden[0], state.feed, *memory, scale=self.attention.scale, weights=weights
+        )
+        return feeds.transpose(0, 1), DecoderState(states[-1].unsqueeze(0), None, feeds[-1]), alphas.transpose(0, 1)
 
     def _recur(
         self, embedded: Tensor, state: DecoderState, memory: Memory

@@ -8,6 +8,8 @@ dW_hh and db_hh in one product at the end. The parameters stay those of the `nn.
 checkpoints do not change. Equations (PyTorch's GRU, Cho et al. 2014):
 r = sigmoid(W_ir x + b_ir + W_hr h + b_hr), z = sigmoid(W_iz x + b_iz + W_hz h + b_hz),
 n = tanh(W_in x + b_in + r * (W_hn h + b_hn)), h' = (1 - z) * n + z * h.
+One step's gate math and its backward (`cell_forward`, `cell_backward`) are shared with the decoders'
+fused loops (`additive_scan`, `feed_scan`).
 Shapes: T steps, B batch, H hidden size, G = 3H gate pre-activations (r, z, n, PyTorch's order).
 """
 
@@ -30,15 +32,8 @@ class _GRUScan(torch.autograd.Function):
         gh_n = gi.new_empty(steps, batch, hidden)  # W_hn h + b_hn, needed for dr
         w_t = w_hh.t()
         for t in range(steps):
-            gh = torch.addmm(b_hh, states[t], w_t)  # (B, G)
-            rz = torch.sigmoid(gi[t, :, : 2 * hidden] + gh[:, : 2 * hidden])
-            r, z = rz[:, :hidden], rz[:, hidden:]
-            n = torch.tanh(gi[t, :, 2 * hidden :] + r * gh[:, 2 * hidden :])
-            h = n + z * (states[t] - n)  # (1 - z) * n + z * h_{t-1}
+            h = cell_forward(gi[t], torch.addmm(b_hh, states[t], w_t), states[t], gates[t], gh_n[t])
             states[t + 1] = h if mask is None else torch.where(mask[t], h, states[t])
-            gates[t, :, : 2 * hidden] = rz
-            gates[t, :, 2 * hidden :] = n
-            gh_n[t] = gh[:, 2 * hidden :]
         ctx.save_for_backward(states, gates, gh_n, w_hh, mask)
         return states[1:]
 
@@ -56,20 +51,39 @@ class _GRUScan(torch.autograd.Function):
             if mask is not None:  # rows that kept h_{t-1} pass their gradient straight through
                 held = torch.where(mask[t], 0.0, dh)
                 dh = torch.where(mask[t], dh, 0.0)
-            r, z, n = gates[t, :, :hidden], gates[t, :, hidden : 2 * hidden], gates[t, :, 2 * hidden :]
-            d_pre_n = dh * (1 - z) * (1 - n * n)  # through n = tanh(.)
-            d_gi[t, :, 2 * hidden :] = d_pre_n
-            d_gh[t, :, 2 * hidden :] = d_pre_n * r
-            d_r = d_pre_n * gh_n[t]
-            d_z = dh * (states[t] - n)
-            d_gi[t, :, :hidden] = d_r * r * (1 - r)
-            d_gi[t, :, hidden : 2 * hidden] = d_z * z * (1 - z)
-            d_gh[t, :, : 2 * hidden] = d_gi[t, :, : 2 * hidden]
-            dh_prev = torch.addmm(dh * z, d_gh[t], w_hh)  # dL/dh_{t-1}
+            dh_prev = torch.addmm(cell_backward(dh, states[t], gates[t], gh_n[t], d_gi[t], d_gh[t]), d_gh[t], w_hh)
             dh = dh_prev if held is None else dh_prev + held
         flat = d_gh.view(steps * batch, 3 * hidden)
         d_w_hh = flat.t().mm(states[:-1].reshape(steps * batch, hidden))  # sum_t dgh_t^T h_{t-1}
         return d_gi, dh, d_w_hh, flat.sum(0), None
+
+
+def cell_forward(gi: Tensor, gh: Tensor, h: Tensor, gates: Tensor, gh_n: Tensor) -> Tensor:
+    """One GRU step from its pre-activations gi = W_i x + b_i and gh = W_h h + b_h, each (B, G), and the
+    state h (B, H): returns h' and keeps what `cell_backward` needs, the gates r, z, n in `gates` (B, G) and
+    W_hn h + b_hn in `gh_n` (B, H)."""
+    hidden = h.shape[1]
+    rz = torch.sigmoid(gi[:, : 2 * hidden] + gh[:, : 2 * hidden], out=gates[:, : 2 * hidden])
+    r, z = rz[:, :hidden], rz[:, hidden:]
+    gh_n.copy_(gh[:, 2 * hidden :])
+    n = torch.tanh(gi[:, 2 * hidden :] + r * gh_n, out=gates[:, 2 * hidden :])
+    return n + z * (h - n)  # (1 - z) * n + z * h
+
+
+def cell_backward(dh: Tensor, h: Tensor, gates: Tensor, gh_n: Tensor, d_gi: Tensor, d_gh: Tensor) -> Tensor:
+    """The backward of `cell_forward` for dL/dh' = dh (B, H): writes dL/dgi and dL/dgh into `d_gi`, `d_gh`
+    (B, G) and returns the direct part of dL/dh, z * dh (the caller adds d_gh @ W_hh)."""
+    hidden = h.shape[1]
+    r, z, n = gates[:, :hidden], gates[:, hidden : 2 * hidden], gates[:, 2 * hidden :]
+    d_pre_n = dh * (1 - z) * (1 - n * n)  # through n = tanh(.)
+    d_gi[:, 2 * hidden :] = d_pre_n
+    d_gh[:, 2 * hidden :] = d_pre_n * r
+    d_r = d_pre_n * gh_n
+    d_z = dh * (h - n)
+    d_gi[:, :hidden] = d_r * r * (1 - r)
+    d_gi[:, hidden : 2 * hidden] = d_z * z * (1 - z)
+    d_gh[:, : 2 * hidden] = d_gi[:, : 2 * hidden]
+    return dh * z
 
 
 def gru_scan(gi: Tensor, h0: Tensor, w_hh: Tensor, b_hh: Tensor, mask: Tensor | None = None) -> Tensor:
