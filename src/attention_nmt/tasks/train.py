@@ -107,8 +107,8 @@ def fit_and_test(
             train_tokens_per_s=metrics["train_tokens_per_s"],
             global_step=trainer.global_step,
             checkpoint=best,
+            wandb=wandb_reference(trainer),  # the W&B run's id and URL
         )
-        results_writer(trainer).add_facts(wandb=wandb_reference(trainer))  # the W&B run's id and URL
         metrics["test/bleu"] = test_and_write(trainer, module, datamodule, best).test.bleu
     return metrics
 
