@@ -3,6 +3,7 @@ not just the files."""
 
 from __future__ import annotations
 
+import csv
 import json
 import math
 
@@ -67,6 +68,36 @@ def test_training_curves_are_logged(finished):
     assert run.history("train/lr") == [pytest.approx(3e-3)] * 4
     assert all(v > 0 for v in run.history("train/grad_norm"))
     assert len(run.history("val/bleu")) == 2  # validation every 2 of 4 steps
+
+
+HEALTH = (
+    "val/attn_entropy",
+    "val/attn_entropy_norm",
+    "val/attn_max_weight",
+    "val/attn_score_mean_abs",
+    "val/attn_score_max_abs",
+    "val/attn_diagonal",
+    "val/aer",
+)
+
+
+def test_attention_health_reaches_wandb_and_metrics_csv_at_every_validation(finished):
+    run, _, run_dir = finished
+    [metrics_csv] = run_dir.glob("csv/**/metrics.csv")
+    rows = [r for r in csv.DictReader(metrics_csv.open()) if r["val/bleu"]]
+    summary = run.summary["summary"]
+    for key in HEALTH:
+        values = run.history(key)
+        assert len(values) == 2 and all(math.isfinite(v) for v in values), key  # one per validation
+        assert [float(r[key]) for r in rows] == pytest.approx(values), key
+    assert all(
+        0 <= v <= 1
+        for key in ("val/attn_entropy_norm", "val/attn_max_weight", "val/attn_diagonal", "val/aer")
+        for v in run.history(key)
+    )
+    assert summary["val/attn_entropy_norm"] == {"last": pytest.approx(run.history("val/attn_entropy_norm")[-1])}
+    assert summary["val/attn_score_max_abs"] == {"max": pytest.approx(max(run.history("val/attn_score_max_abs")))}
+    assert summary["val/aer"] == {"min": pytest.approx(min(run.history("val/aer")))}
 
 
 def test_test_bleu_table_and_summary_equal_results_json(finished):

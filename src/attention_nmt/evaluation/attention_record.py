@@ -100,14 +100,8 @@ def forced_aer(
             return None
         weights = weights.float().cpu().numpy()
         for row, i in enumerate(index):
-            matrix, src_words, trg_words = word_attention(
-                weights[row], data.src_ids[i], data.trg_ids[i], module.tokenizers
-            )
-            # Drop the </s> row and column: only real words have gold links.
-            predicted = argmax_links(matrix[: len(trg_words) - 1, : len(src_words) - 1])
-            gold = parse_pharaoh(data.alignments[i], where=f"test pair {i}: alignment")
             b = bucket_index(data.src_words[i], bucket_edges)
-            per_bucket[b] = per_bucket[b] + AERCounts.of(predicted, gold)
+            per_bucket[b] = per_bucket[b] + sentence_aer(weights[row], data, i, module.tokenizers, "test")
     total = corpus_aer(per_bucket)
     return {
         "aer": total.aer,
@@ -123,6 +117,17 @@ def forced_aer(
             for bucket, counts in zip(buckets, per_bucket)
         ],
     }
+
+
+def sentence_aer(
+    weights: np.ndarray, data: EncodedSplit, i: int, tokenizers: tuple[Tokenizer, Tokenizer], split: str
+) -> AERCounts:
+    """AER set sizes of pair `i` of `data` (which has gold alignments): the argmax word links of its
+    teacher-forced weights (target pieces, source pieces) against the gold links."""
+    matrix, src_words, trg_words = word_attention(weights, data.src_ids[i], data.trg_ids[i], tokenizers)
+    # Drop the </s> row and column: only real words have gold links.
+    predicted = argmax_links(matrix[: len(trg_words) - 1, : len(src_words) - 1])
+    return AERCounts.of(predicted, parse_pharaoh(data.alignments[i], where=f"{split} pair {i}: alignment"))
 
 
 def write_attention(run_dir: Path, sentences: list[dict[str, Any]]) -> Path | None:

@@ -32,7 +32,15 @@ ARM_KEYS = ("attention.name", "encoder.name", "data.name")  # the run's tags, in
 
 # (key, summary): the best value of a validation metric is the run's summary, like the checkpoint that is tested;
 # val/bleu_best keeps W&B's plain last-value summary, the number sweeps read (sweeps/*.yaml `metric`)
-METRIC_SUMMARIES = (("val/bleu", "max"), ("val/loss", "min"), ("val/bleu_best", None))
+METRIC_SUMMARIES = (
+    ("val/bleu", "max"),
+    ("val/loss", "min"),
+    ("val/bleu_best", None),
+    # attention health (evaluation/attention_health.py): the state at the end of training, and the largest score
+    *((f"val/attn_{key}", "last") for key in ("entropy", "entropy_norm", "max_weight", "score_mean_abs", "diagonal")),
+    ("val/attn_score_max_abs", "max"),
+    ("val/aer", "min"),
+)
 STEP = "trainer/global_step"
 
 

@@ -1,7 +1,9 @@
 """The LightningModule: teacher-forced training, decoding for validation/test BLEU, and what is logged.
 
 Logged keys: train/loss, train/lr, train/tokens_per_s, train/grad_norm (before clipping), val/loss,
-val/bleu, test/bleu and test/bleu_len/<bucket> (non-empty buckets); results.json also gets each bucket's chrF
+val/bleu, the attention health of arms with weights (val/attn_entropy, val/attn_entropy_norm,
+val/attn_max_weight, val/attn_score_mean_abs, val/attn_score_max_abs, val/attn_diagonal and, with gold
+alignments, val/aer: `evaluation/attention_health.py`), test/bleu and test/bleu_len/<bucket> (non-empty buckets); results.json also gets each bucket's chrF
 and length ratio from the test metric. BLEU is sacreBLEU on detokenized
 text, accumulated in a `BucketedBLEU` metric so that DDP ranks sum exact n-gram statistics. The
 checkpoint is self-contained: hyperparameters rebuild the network and the tokenizers travel inside it.
@@ -20,6 +22,9 @@ from tokenizers import Tokenizer
 from attention_nmt.data.batching import Batch
 from attention_nmt.data.config import DataConfig
 from attention_nmt.data.tokenization import SPECIAL_IDS, decode
+from attention_nmt.evaluation.aer import corpus_aer
+from attention_nmt.evaluation.attention_health import AttentionHealth, recorded_scores
+from attention_nmt.evaluation.attention_record import sentence_aer
 from attention_nmt.evaluation.bleu import BucketedBLEU
 from attention_nmt.model.config import AttentionConfig, DecodingConfig, EncoderConfig, ModelConfig
 from attention_nmt.model.search import Hypothesis, search
@@ -72,6 +77,7 @@ class TranslationModule(L.LightningModule):
         )
         self.num_parameters = count_parameters(self.model)
         self.val_bleu = BucketedBLEU(bucket_edges)
+        self.val_attention = AttentionHealth()
         self.test_bleu = BucketedBLEU(bucket_edges, chrf=True)  # + chrF and length ratio per bucket
         self.tokenizers: tuple[Tokenizer, Tokenizer] | None = None
         self.test_rows: list[tuple[int, str]] = []  # (index in the test split, hypothesis)
@@ -124,13 +130,34 @@ class TranslationModule(L.LightningModule):
             self.test_rows.extend(zip(index, texts))
 
     def validation_step(self, batch: Batch, batch_idx: int) -> None:
-        loss, _ = self._loss(batch)
+        # The teacher-forced pass runs the reference step loop (the same math as training's fast paths), where
+        # the arm's own `score` is called and its raw scores e_ij can be recorded for the attention health.
+        with recorded_scores(self.model.decoder.attention) as scores:
+            logits, weights = self.model(batch.src, batch.src_lengths, batch.trg_input, stepwise=True)
+        loss, _ = token_loss(logits, batch.trg_output, SPECIAL_IDS.pad, self.optim_cfg.label_smoothing)
         self.log("val/loss", loss, prog_bar=False, batch_size=batch.src.shape[0], sync_dist=True)
+        if weights is not None:
+            self._update_attention_health(batch, weights, torch.cat(scores, dim=1) if scores else None)
         self._score_batch(batch, "validation", self.val_bleu, beam_size=1)
+
+    def _update_attention_health(self, batch: Batch, weights: torch.Tensor, scores: torch.Tensor | None) -> None:
+        data, aer = self.trainer.datamodule.splits["validation"], None
+        if data.alignments is not None:  # synthetic tasks: AER of the argmax links against the gold ones
+            alpha = weights.float().cpu().numpy()
+            aer = corpus_aer(
+                sentence_aer(alpha[row], data, i, self.tokenizers, "validation")
+                for row, i in enumerate(batch.index.tolist())
+            )
+        src_mask, trg_mask = batch.src != SPECIAL_IDS.pad, batch.trg_output != SPECIAL_IDS.pad  # (B, S), (B, T)
+        self.val_attention.update(weights, scores, src_mask, trg_mask, aer)
 
     def on_validation_epoch_end(self) -> None:
         self.log("val/bleu", self.val_bleu.compute()["bleu"], prog_bar=True, sync_dist=False)
         self.val_bleu.reset()
+        health = self.val_attention.compute() if self.val_attention.update_count else None
+        for key, value in (health or {}).items():  # attention=none has no weights: nothing is logged
+            self.log("val/aer" if key == "aer" else f"val/attn_{key}", value, sync_dist=False)
+        self.val_attention.reset()
 
     def on_test_epoch_start(self) -> None:
         self.test_rows, self.test_result = [], None
