@@ -26,6 +26,7 @@ ARMS = {
     "general": MultiplicativeAttentionConfig(score=Score.general, input_feeding=False),
     "dot": MultiplicativeAttentionConfig(score=Score.dot, input_feeding=False),
     "scaled_dot+feed": MultiplicativeAttentionConfig(score=Score.scaled_dot, input_feeding=True),
+    "scaled_general+feed": MultiplicativeAttentionConfig(score=Score.scaled_general, input_feeding=True),
 }
 
 

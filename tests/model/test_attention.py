@@ -69,9 +69,12 @@ def test_multiplicative_scores_match_luong_equations():
         Score.general: (q[0, 0] @ w_a @ h[0].T),
         Score.dot: q[0, 0] @ h[0].T,
         Score.scaled_dot: q[0, 0] @ h[0].T / 2.0,
+        Score.scaled_general: (q[0, 0] @ w_a @ h[0].T) / 2.0,  # / sqrt(4)
     }
     for score, scores in expected.items():
         attention = general if score is Score.general else MultiplicativeAttention(4, 4, score)
+        if score is Score.scaled_general:
+            attention.load_state_dict(general.state_dict())  # the same W_a
         _, weights = attention.attend(q, attention.project_keys(h), h, mask)
         torch.testing.assert_close(weights[0, 0], torch.softmax(scores.detach(), 0))
 

@@ -5,7 +5,9 @@
 - `AdditiveAttention`: e_ij = v^T tanh(W s_{i-1} + U h_j), queried with the *previous* decoder state
   s_{i-1} (Bahdanau et al. 2014, eq. 6 and appendix A.1.2).
 - `MultiplicativeAttention`: score(h_t, h_s) from the *current* decoder state h_t: general h_t^T W_a h_s,
-  dot h_t^T h_s, or scaled_dot h_t^T h_s / sqrt(H) (Luong et al. 2015, eq. 8).
+  dot h_t^T h_s (Luong et al. 2015, eq. 8), or their scaled forms scaled_general h_t^T W_a h_s / sqrt(H) and
+  scaled_dot h_t^T h_s / sqrt(H). The scaling is not Luong's: it is Vaswani et al. 2017's remedy (eq. 1) for
+  dot products whose spread grows with the state size and saturate the softmax.
 
 The base class owns masking, the softmax (in fp32) and the weighted sum; subclasses supply the key
 projection (done once per sentence, in `memory`) and `score`. Shapes: B batch, T query steps (1 while
@@ -25,9 +27,19 @@ from attention_nmt.model.encoder import EncoderOutput
 
 
 class Score(Enum):
-    general = "general"
-    dot = "dot"
-    scaled_dot = "scaled_dot"
+    general = "general"  # Luong et al. 2015, eq. 8
+    dot = "dot"  # Luong et al. 2015, eq. 8
+    scaled_general = "scaled_general"  # general / sqrt(H): a departure from Luong (Vaswani et al. 2017's scale)
+    scaled_dot = "scaled_dot"  # dot / sqrt(H): a departure from Luong (Vaswani et al. 2017's scale)
+
+    @property
+    def projects_keys(self) -> bool:
+        """True where the score has Luong's W_a (general, scaled_general); dot scores need Q == D."""
+        return self in (Score.general, Score.scaled_general)
+
+    @property
+    def scaled(self) -> bool:
+        return self in (Score.scaled_general, Score.scaled_dot)
 
 
 class Memory(NamedTuple):
@@ -137,7 +149,8 @@ class MultiplicativeAttention(Attention):
     """Luong et al. 2015 global attention, queried with the current state h_t.
 
     general: h_t^T W_a h_s (W_a is applied to the keys once per sentence: (W_a^T h_t)^T h_s is the same
-    bilinear form); dot: h_t^T h_s; scaled_dot: h_t^T h_s / sqrt(Q). dot and scaled_dot need Q == D.
+    bilinear form); dot: h_t^T h_s; scaled_general and scaled_dot: the same divided by sqrt(Q). dot and
+    scaled_dot need Q == D.
     """
 
     queries_previous_state = False
@@ -145,8 +158,8 @@ class MultiplicativeAttention(Attention):
     def __init__(self, query_size: int, value_size: int, score: Score) -> None:
         super().__init__(query_size, value_size)
         self.score_kind = score
-        self.key_layer = nn.Linear(value_size, query_size, bias=False) if score is Score.general else None
-        self.scale = 1.0 / math.sqrt(query_size) if score is Score.scaled_dot else 1.0
+        self.key_layer = nn.Linear(value_size, query_size, bias=False) if score.projects_keys else None  # W_a
+        self.scale = 1.0 / math.sqrt(query_size) if score.scaled else 1.0
 
     def project_keys(self, states: Tensor) -> Tensor:
         return self.key_layer(states) if self.key_layer is not None else states  # (B, S, Q)

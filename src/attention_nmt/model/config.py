@@ -120,11 +120,12 @@ class MultiplicativeAttentionConfig(AttentionConfig):
         pass
 
     def build(self, query_size: int, value_size: int) -> Attention:
-        if self.score is not Score.general and query_size != value_size:
+        if not self.score.projects_keys and query_size != value_size:
             raise ConfigError(
                 f"attention.score={self.score.value} needs the decoder hidden size ({query_size}) to equal the "
                 f"encoder output size ({value_size}); a bidirectional encoder doubles it. Use "
-                "attention.score=general, or a unidirectional encoder (encoder=gru or encoder=lstm)."
+                "attention.score=general (or scaled_general), or a unidirectional encoder (encoder=gru or "
+                "encoder=lstm)."
             )
         return MultiplicativeAttention(query_size, value_size, self.score)
 

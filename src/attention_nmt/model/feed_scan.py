@@ -142,7 +142,7 @@ def feed_scan(
     Args:
         gi_y: (T, B, G) W_e E y_{t-1} + b_ih for every step; h0: (B, H) h_0; feed0: (B, O) h~_0.
         keys: (B, S, Q) the projected keys; values: (B, S, D); mask: (B, S) True marks a real source token.
-        scale: the score's factor (1, or 1/sqrt(Q) for scaled_dot); weights: the loop's parameters.
+        scale: the score's factor (1, or 1/sqrt(Q) for scaled_general and scaled_dot); weights: the loop's parameters.
 
     Returns:
         states h_1..h_T (T, B, H), attentional states h~_1..h~_T (T, B, O), attention weights (T, B, S),

@@ -20,7 +20,6 @@ from attention_nmt.data.local import LocalDataConfig
 from attention_nmt.data.synthetic import SyntheticDataConfig
 from attention_nmt.errors import ConfigError
 from attention_nmt.evaluation.bleu import make_buckets
-from attention_nmt.model.attention import Score
 from attention_nmt.model.config import (
     AdditiveAttentionConfig,
     AttentionConfig,
@@ -117,14 +116,15 @@ class TrainConfig:
         """Cross-group rules, checked at start rather than after the corpus is loaded."""
         if (
             isinstance(self.attention, MultiplicativeAttentionConfig)
-            and self.attention.score is not Score.general
+            and not self.attention.score.projects_keys
             and self.encoder.output_size != self.model.hidden_size
         ):
             raise ConfigError(
                 f"attention.score={self.attention.score.value} needs the decoder hidden size (model.hidden_size="
                 f"{self.model.hidden_size}) to equal the encoder output size ({self.encoder.output_size}, "
                 f"encoder={self.encoder.name}{', bidirectional' if self.encoder.bidirectional else ''}). Use "
-                "attention.score=general, or a unidirectional encoder (encoder=gru or encoder=lstm)."
+                "attention.score=general (or scaled_general), or a unidirectional encoder (encoder=gru or "
+                "encoder=lstm)."
             )
 
 

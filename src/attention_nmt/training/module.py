@@ -3,9 +3,9 @@
 Logged keys: train/loss, train/lr, train/tokens_per_s, train/grad_norm (before clipping), val/loss,
 val/bleu, the attention health of arms with weights (val/attn_entropy, val/attn_entropy_norm,
 val/attn_max_weight, val/attn_score_mean_abs, val/attn_score_max_abs, val/attn_diagonal and, with gold
-alignments, val/aer: `evaluation/attention_health.py`), test/bleu and test/bleu_len/<bucket> (non-empty buckets); results.json also gets each bucket's chrF
-and length ratio from the test metric. BLEU is sacreBLEU on detokenized
-text, accumulated in a `BucketedBLEU` metric so that DDP ranks sum exact n-gram statistics. The
+alignments, val/aer: `evaluation/attention_health.py`), test/bleu and test/bleu_len/<bucket> (non-empty
+buckets); results.json also gets each bucket's chrF and length ratio from the test metric. BLEU is sacreBLEU
+on detokenized text, accumulated in a `BucketedBLEU` metric so that DDP ranks sum exact n-gram statistics. The
 checkpoint is self-contained: hyperparameters rebuild the network and the tokenizers travel inside it.
 """
 
