@@ -29,6 +29,7 @@ from attention_nmt.model.config import (
     MultiplicativeAttentionConfig,
     NoAttentionConfig,
 )
+from attention_nmt.tracking.tuning import TunedConfig
 from attention_nmt.training.optim import OptimConfig
 
 
@@ -111,6 +112,7 @@ class TrainConfig:
     resume: bool = False  # resume from <run folder>/checkpoints/last.ckpt (with hydra.run.dir=<run folder>)
     test: bool = True  # evaluate the best checkpoint on the test split after training
     tags: list[str] = field(default_factory=list)
+    tuned: TunedConfig | None = None  # conf/tuned/: where each arm's tuned values came from
 
     def __post_init__(self) -> None:
         """Cross-group rules, checked at start rather than after the corpus is loaded."""
