@@ -181,7 +181,7 @@ def score_comparison(
     ]
     weights = {
         a.arm.label: seed_weights(
-            len(a.arm.runs) if resample_seeds else 1, resamples, np.random.default_rng([seed, _SEED_STREAM + i])
+            len(a.arm.runs), resamples, np.random.default_rng([seed, _SEED_STREAM + i]), resample_seeds
         )
         for i, a in enumerate(arms)
     }

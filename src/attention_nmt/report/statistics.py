@@ -91,16 +91,19 @@ def paired_p_value(differences: np.ndarray) -> float:
     return min(1.0, 2.0 * (min(not_above, not_below) + 1) / (resamples + 1))
 
 
-def seed_weights(num_seeds: int, resamples: int, rng: np.random.Generator) -> np.ndarray:
-    """[B, R] how often each of R seeds is drawn in each of B resamples (R draws with replacement). One seed
-    is always drawn once (and `rng` is left untouched)."""
-    if num_seeds == 1:
-        return np.ones((resamples, 1), dtype=np.int64)
+def seed_weights(num_seeds: int, resamples: int, rng: np.random.Generator, resample: bool = True) -> np.ndarray:
+    """[B, R] how often each of R seeds is drawn in each of B resamples (R draws with replacement). With one
+    seed, or `resample=False` (sentence-only bootstrap), every seed is drawn once in every resample, so the
+    arm's value is the plain mean over its seeds (and `rng` is left untouched)."""
+    if num_seeds == 1 or not resample:
+        return np.ones((resamples, num_seeds), dtype=np.int64)
     return rng.multinomial(num_seeds, np.full(num_seeds, 1.0 / num_seeds), size=resamples)
 
 
 def mean_over_drawn_seeds(per_seed: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """[B] the mean over each resample's drawn seeds: per_seed [R, B] values, weights [B, R] draw counts."""
+    if per_seed.shape[0] != weights.shape[1]:
+        raise ValueError(f"{per_seed.shape[0]} seeds' values but draw counts for {weights.shape[1]} seeds")
     return np.einsum("rb,br->b", per_seed, weights) / weights.sum(1)
 
 
