@@ -75,20 +75,35 @@ def resampled_bleu(bleu: BLEU, stats: np.ndarray, counts: np.ndarray) -> np.ndar
 
 
 def percentile_interval(samples: np.ndarray, confidence: float = CONFIDENCE) -> tuple[float, float]:
-    """The central `confidence` percentile interval of bootstrap samples."""
+    """The central `confidence` percentile interval of bootstrap samples (NaN samples, e.g. the chrF of a
+    resample without characters, left out)."""
     tail = (1.0 - confidence) / 2 * 100
-    low, high = np.percentile(samples, [tail, 100 - tail])
+    known = samples[~np.isnan(samples)]
+    if not len(known):
+        return float("nan"), float("nan")
+    low, high = np.percentile(known, [tail, 100 - tail])
     return float(low), float(high)
 
 
 def paired_p_value(differences: np.ndarray) -> float:
     """Two-sided paired-bootstrap p-value of a difference (system minus baseline) from its resampled values:
     twice the smaller share of resamples on either side of zero, ties counting on both sides, +1 smoothed
-    (so it is never 0, and exactly 1 when the two systems never differ)."""
+    (so it is never 0, and exactly 1 when the two systems never differ). Its smallest value is
+    `p_floor(B)`: there no resample fell on the other side, and the p-value is only known to be at most that."""
     resamples = len(differences)
     not_above = int(np.sum(differences <= 0))
     not_below = int(np.sum(differences >= 0))
     return min(1.0, 2.0 * (min(not_above, not_below) + 1) / (resamples + 1))
+
+
+def p_floor(resamples: int) -> float:
+    """The smallest p-value B resamples can give, 2 / (B + 1): no resample on the other side of zero."""
+    return min(1.0, 2.0 / (resamples + 1))
+
+
+def at_floor(p_value: float, resamples: int) -> bool:
+    """True when `p_value` is the resolution floor of B resamples, so only an upper bound."""
+    return p_value <= p_floor(resamples) * (1 + 1e-9)
 
 
 def seed_weights(num_seeds: int, resamples: int, rng: np.random.Generator, resample: bool = True) -> np.ndarray:
@@ -110,10 +125,23 @@ def mean_over_drawn_seeds(per_seed: np.ndarray, weights: np.ndarray) -> np.ndarr
 def holm(p_values: Sequence[float]) -> list[float]:
     """Holm's (1979) step-down adjusted p-values, in the order given: the i-th smallest p is multiplied by
     (m - i + 1), capped at 1, and made non-decreasing in that order. Reject where adjusted p < alpha."""
+    return [p for p, _ in _holm_steps(p_values)]
+
+
+def holm_bounds(p_values: Sequence[float], resamples: int) -> list[bool]:
+    """For each Holm-adjusted p-value (in the order given): True when it is an upper bound only, because the
+    raw p-value it was taken from (the running maximum's) sat at the resolution floor of B resamples."""
+    return [at_floor(float(p_values[source]), resamples) for _, source in _holm_steps(p_values)]
+
+
+def _holm_steps(p_values: Sequence[float]) -> list[tuple[float, int]]:
+    """(adjusted p, index of the raw p that set it) for each p-value, in the order given."""
     order = np.argsort(np.asarray(p_values, dtype=float), kind="stable")
-    adjusted = [0.0] * len(order)
-    running = 0.0
+    steps: list[tuple[float, int]] = [(0.0, 0)] * len(order)
+    running, source = 0.0, 0
     for rank, i in enumerate(order):
-        running = max(running, min(1.0, (len(order) - rank) * float(p_values[i])))
-        adjusted[i] = running
-    return adjusted
+        candidate = min(1.0, (len(order) - rank) * float(p_values[i]))
+        if candidate > running or rank == 0:
+            running, source = candidate, int(i)
+        steps[i] = (running, source)
+    return steps
