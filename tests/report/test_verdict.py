@@ -223,6 +223,16 @@ def test_verdict_is_not_testable_on_one_length_bucket(tmp_path):
     assert result.label == NOT_TESTABLE and result.headline.startswith("Not testable")
 
 
+def test_verdict_is_not_testable_without_a_short_slice_below_the_longest_bucket(tmp_path):
+    lengths, sources, refs = toy_corpus(40)
+    test = ([max(n, 6) for n in lengths], sources, refs)  # 6-10 and 11+ words only
+    make_run(tmp_path / "none", "none", _fading(test, 0.1), test)
+    make_run(tmp_path / "additive", "additive", _fading(test, 0.9), test)
+    result = verdict(_scores(tmp_path, short_max_words=3))
+    assert result.label == NOT_TESTABLE
+    assert result.headline.startswith("Not testable: no test source of 1-3 words lies below the longest bucket (11+")
+
+
 def test_verdict_reports_the_spread_between_seeds(tmp_path):
     test = toy_corpus(40)
     for seed, keep in ((1, 0.3), (2, 0.7)):

@@ -149,6 +149,12 @@ def verdict(scores: ComparisonScores, min_bleu: float = DEFAULT_MIN_BLEU, flags:
         )
     if not compared:
         return Verdict("Not testable: no attention arm among these runs to compare with `none`.", details)
+    if all(a.drop is None for a in arms):
+        return Verdict(
+            f"Not testable: no test source of 1-{scores.short_max_words} words lies below the longest bucket "
+            f"({words(arms[0].buckets[-1])}), so no drop with length is measured (--short-max-words).",
+            details,
+        )
     return _judge(scores, compared, details, min_bleu, flags)
 
 
