@@ -14,6 +14,7 @@ from PIL import Image
 from attention_nmt.evaluation.results import RunResults, read_hypotheses
 from attention_nmt.report import ReportError, build_report
 from attention_nmt.report.figures import DPI, SIZE_INCHES
+from attention_nmt.report.tables import p_text
 from tests.report.handmade import degrade, make_failed, make_run, toy_corpus
 
 WIDTH, HEIGHT = int(SIZE_INCHES[0] * DPI), int(SIZE_INCHES[1] * DPI)
@@ -93,7 +94,8 @@ def test_report_verdict_is_computed_from_the_numbers(report):
     [verdict] = report.verdicts
     none, additive = scores.arms
     longest = additive.buckets[-1]
-    assert f"{longest.delta:+.2f} BLEU" in verdict.text() and f"p={longest.p_value:.3f}" in verdict.text()
+    assert f"{longest.delta:+.2f} BLEU" in verdict.text()
+    assert p_text(longest.p_value, longest.p_bound) in verdict.text()
     assert f"{none.buckets[-1].bleu:.2f}" in verdict.text()
     markdown = report.files["markdown"].read_text()
     assert verdict.headline in markdown and all(detail in markdown for detail in verdict.details)
@@ -115,7 +117,8 @@ def test_report_averages_seeds_and_shows_a_clear_win_as_significant(tmp_path):
     assert "each seed, all" in report.files["markdown"].read_text()
     longest = rows[("additive", "11+")]
     assert float(longest["delta"]) > 10 and float(longest["p_value"]) < 0.05
-    assert report.verdicts[0].supported is not False
+    # flat quality for both arms: attention helps at every length, and nothing is specific to long sentences
+    assert report.verdicts[0].headline.startswith("Not supported over 2 seeds per arm: attention helps at every length")
     assert "significant at p<0.05: additive is better" in report.verdicts[0].text()
 
 
@@ -177,3 +180,19 @@ def test_report_shows_attention_heatmaps_and_the_aer_each_run_measured(report, t
         assert pixels[0] < 50 and pixels[1] > 200  # dark background, bright attention cells and labels
     markdown = report.files["markdown"].read_text(encoding="utf-8")
     assert "Alignment error rate" in markdown and f"]({section.heatmaps[0].path.name})" in markdown
+
+
+def test_bleu_csv_significant_uses_holms_p_where_there_is_one(tmp_path):
+    from attention_nmt.report.bleu_csv import csv_rows
+
+    test = toy_corpus(60)
+    make_run(tmp_path / "none", "none", degrade(test[2], 0.4, 1), test)
+    make_run(tmp_path / "additive", "additive", degrade(test[2], 0.6, 2), test)
+    [scores] = build_report([tmp_path], resamples=50).scores
+    additive = scores.arms[1]
+    for piece in additive.slices:
+        piece.p_value, piece.p_holm = 0.03, None
+    additive.buckets[-1].p_holm = 0.06  # raw p below 0.05, Holm's above
+    rows = {r["slice"]: r for r in csv_rows([scores]) if r["arm"] == "additive"}
+    assert rows["11+"]["significant"] is False and rows["11+"]["p_value"] == 0.03
+    assert rows["all"]["significant"] is True and rows["1-5"]["significant"] is True

@@ -77,5 +77,36 @@ def test_report_run_holds_the_native_chart_the_tables_and_the_report_folder(cli_
     examples = table(f"{name}/example_translations")
     assert examples["columns"][-2:] == ["none", "additive"] and examples["data"]
     assert {f"{name}/bleu_per_arm", f"{name}/drop_with_length", f"{name}/difference_to_none"} <= set(summary)
+    assert {f"{name}/drop_decomposed", f"{name}/precision_part", f"{name}/chrf_per_arm"} <= set(summary)
+    decomposed = table(f"{name}/drop_decomposed")
+    assert decomposed["columns"][:4] == ["arm", "BLEU drop", "BLEU without BP: drop", "chrF: drop"]
+    assert [r[0] for r in decomposed["data"]] == ["none", "additive"]
+    assert points["columns"][9:] == ["bleu_nobp", "bleu_nobp_ci_low", "bleu_nobp_ci_high", "chrf"] + [
+        "chrf_ci_low",
+        "chrf_ci_high",
+        "length_ratio",
+    ]
+    assert all(row[9] is not None and row[12] is not None for row in points["data"])
     [folder] = [a for a in run.of_type("artifact") if a["type"] == "report"]
     assert {"report.html", "report.md", "bleu.csv", "runs.csv"} <= {e["path"] for e in folder["manifest"]["contents"]}
+
+
+def test_resamples_default_to_1000_and_set_the_p_value_floor_the_report_prints(tmp_path):
+    import csv
+
+    from attention_nmt.report.cli import parser
+    from tests.report.handmade import degrade, make_run, toy_corpus
+
+    assert parser().parse_args(["runs"]).resamples == 1000
+    test = toy_corpus(60)
+    make_run(tmp_path / "runs" / "none", "none", degrade(test[2], 0.2, 1), test)
+    make_run(tmp_path / "runs" / "additive", "additive", degrade(test[2], 0.9, 2), test)  # better on every resample
+    out = tmp_path / "out"
+    assert main([str(tmp_path / "runs"), "--out", str(out), "--resamples", "99", "--no-wandb"]) == 0
+    with (out / "bleu.csv").open() as f:
+        rows = {(r["arm"], r["slice"]): r for r in csv.DictReader(f)}
+    additive = rows[("additive", "11+")]
+    assert float(additive["p_floor"]) == pytest.approx(2 / 100) and float(additive["p_value"]) == pytest.approx(0.02)
+    markdown = (out / "report.md").read_text(encoding="utf-8")
+    assert "(p <= 0.02*)" in markdown and "p=0.020" not in markdown
+    assert "over 99 resamples (--resamples" in markdown and "2/(B+1) = 0.0200" in markdown

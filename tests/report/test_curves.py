@@ -1,6 +1,5 @@
-"""Learning curves: read from a hand-written Lightning metrics.csv, averaged over seeds, the "still learning fast"
-sentence triggered only when the last quarter of training gained more than a quarter of the final validation
-BLEU, and the figure in report.md, the HTML page and the W&B report run."""
+"""Learning curves: read from a hand-written Lightning metrics.csv, averaged over seeds, drawn in report.md, the
+HTML page and the W&B report run, and their flags (`health`) in the verdict."""
 
 from __future__ import annotations
 
@@ -11,7 +10,7 @@ import pytest
 from PIL import Image
 
 from attention_nmt.report import build_report
-from attention_nmt.report.curves import DPI, SIZE_INCHES, Curve, mean_curve, metrics_csv, read_curve, still_learning
+from attention_nmt.report.curves import DPI, SIZE_INCHES, Curve, mean_curve, metrics_csv, read_curve
 from tests.conftest import wandb_offline_in_process
 from tests.report.handmade import degrade, make_run, toy_corpus
 
@@ -51,24 +50,6 @@ def test_mean_curve_averages_seeds_at_each_update():
     assert mean.bleu.tolist() == [2.0, 4.0, 6.0] and mean.loss.tolist() == [3.0, 2.0, 0.5]
 
 
-def test_still_learning_fast_is_said_when_the_last_quarter_gains_over_a_quarter(tmp_path):
-    curve = read_curve(_write_metrics(tmp_path))  # at 3/4 of 40 updates (30): 4.0; final 8.0; gain 4.0 > 2.0
-    assert still_learning("multiplicative", curve) == (
-        "multiplicative is still learning fast (validation BLEU rose from 4.00 to 8.00 over the last quarter of "
-        "training): compare with care."
-    )
-    curve = read_curve(_write_metrics(tmp_path, final=5.0))  # gain 1.0 < 1.25
-    assert still_learning("multiplicative", curve) is None
-
-
-def test_still_learning_interpolates_and_needs_a_validation_before_the_last_quarter():
-    curve = Curve(np.array([50.0, 100.0]), np.array([2.0, 10.0]), np.full(2, np.nan))  # at 75 updates: 6.0
-    assert "rose from 6.00 to 10.00" in still_learning("none", curve)
-    assert still_learning("none", Curve(np.array([50.0, 100.0]), np.array([8.0, 10.0]), np.full(2, np.nan))) is None
-    assert still_learning("none", Curve(np.array([80.0, 100.0]), np.array([0.0, 9.0]), np.full(2, np.nan))) is None
-    assert still_learning("none", Curve(np.array([50.0, 100.0]), np.array([0.0, 0.0]), np.full(2, np.nan))) is None
-
-
 @pytest.fixture(scope="module")
 def curves_report(tmp_path_factory):
     root = tmp_path_factory.mktemp("curves")
@@ -79,15 +60,22 @@ def curves_report(tmp_path_factory):
     return build_report([root], resamples=50)
 
 
-def test_report_draws_learning_curves_and_warns_about_the_arm_still_learning(curves_report):
+def test_report_draws_learning_curves_and_names_the_arms_still_rising_in_the_verdict(curves_report):
     figure = curves_report.curve_figures["toy"]
     with Image.open(figure["png"]) as image:
         assert image.size == (int(SIZE_INCHES[0] * DPI), int(SIZE_INCHES[1] * DPI))
-    text = curves_report.verdicts[0].text()
-    assert "additive is still learning fast (validation BLEU rose from 4.00 to 8.00" in text
-    assert "none is still learning" not in text
+    [verdict] = curves_report.verdicts
+    rising = (
+        "additive still rising (its best validation BLEU, 8.00, is its last validation, at update 40; validation "
+        "BLEU rose from 4.00 to 8.00 over the last quarter of training, more than a quarter of its final value)"
+    )
+    assert rising in verdict.headline
+    assert (
+        "none still rising (its best validation BLEU, 5.00, is its last validation, at update 40)" in verdict.headline
+    )
+    assert "diverged" not in verdict.headline  # both losses fall to the end
     markdown = curves_report.files["markdown"].read_text(encoding="utf-8")
-    assert "](learning_curves.png)" in markdown and "additive is still learning fast" in markdown
+    assert "](learning_curves.png)" in markdown and rising in markdown
     assert curves_report.files["html"].read_text(encoding="utf-8").count('src="data:image/png;base64,') == 2
 
 

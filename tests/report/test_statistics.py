@@ -9,14 +9,19 @@ import sacrebleu
 
 from attention_nmt.report.diagnostics import chrf_stats, corpus_chrf, length_ratio
 from attention_nmt.report.statistics import (
+    at_floor,
     bleu_for_signature,
     corpus_bleu,
+    holm,
+    holm_bounds,
+    p_floor,
     paired_p_value,
     percentile_interval,
     resample_counts,
     resampled_bleu,
     sentence_stats,
 )
+from attention_nmt.report.tables import p_text
 from tests.report.handmade import degrade, toy_corpus
 
 SIGNATURE = "nrefs:1|case:mixed|eff:no|tok:13a|smooth:exp|version:2.6.0"
@@ -90,3 +95,22 @@ def test_chrf_and_length_ratio_of_a_slice_on_a_known_example():
     assert corpus_chrf(chrf[1:2].sum(0)) == pytest.approx(100.0)  # "a b" against itself
     assert corpus_chrf(chrf.sum(0)) == pytest.approx(sacrebleu.corpus_chrf(hyps, [refs]).score, abs=1e-9)
     assert corpus_chrf(chrf[:0].sum(0)) is None
+
+
+def test_the_p_value_floor_is_two_over_b_plus_one_and_only_an_upper_bound():
+    assert p_floor(1000) == pytest.approx(2 / 1001) and p_floor(1) == 1.0
+    differences = np.ones(1000)  # every resample on one side
+    assert paired_p_value(differences) == p_floor(1000) and at_floor(paired_p_value(differences), 1000)
+    assert not at_floor(paired_p_value(np.r_[np.ones(990), -np.ones(10)]), 1000)  # 2 * 11/1001
+    assert p_text(p_floor(1000), bound=True) == "p <= 0.002"
+    assert p_text(2 * p_floor(1000), bound=True, name="Holm p") == "Holm p <= 0.004"
+    assert p_text(p_floor(200), bound=True) == "p <= 0.01"  # 0.00995 rounded up, so still a bound
+    assert p_text(0.779) == "p=0.779" and p_text(0.0049) == "p=0.0049"
+
+
+def test_holm_p_is_a_bound_when_the_raw_p_that_sets_it_sits_at_the_floor():
+    floor = p_floor(1000)
+    assert holm_bounds([floor, 0.3], 1000) == [True, False]
+    assert holm_bounds([floor, 0.01], 1000) == [True, False]  # 0.01 sets its own Holm p (max(2 * floor, 0.01))
+    assert holm_bounds([floor, 0.003], 1000) == [True, True]  # max(2 * floor, 0.003) is 2 * floor
+    assert holm([floor, 0.003]) == pytest.approx([2 * floor, 2 * floor])

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sacrebleu.metrics.base import Metric
+from sacrebleu.metrics.base import Metric, Score
 
 
 def sentence_statistics(
@@ -25,4 +25,10 @@ def sentence_statistics(
 
 def score_from_statistics(metric: Metric, summed: Sequence[int]) -> float:
     """The corpus score of summed statistics, exactly as sacreBLEU's corpus_score computes it."""
-    return float(metric._compute_score_from_stats([int(x) for x in summed]).score)
+    return float(score_object_from_statistics(metric, summed).score)
+
+
+def score_object_from_statistics(metric: Metric, summed: Sequence[int]) -> Score:
+    """sacreBLEU's score object of summed statistics (a BLEUScore holds its brevity penalty `bp`, its
+    n-gram `precisions`, `sys_len` and `ref_len` beside `score`)."""
+    return metric._compute_score_from_stats([int(x) for x in summed])

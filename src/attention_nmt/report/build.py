@@ -6,7 +6,8 @@ scores them, and writes into `out` (default: `report/` in the multirun folder, o
                    ratio by bucket
   learning_curves[_<test set>].png/.svg validation BLEU and loss against updates per arm (runs with csv/metrics.csv)
   report.md        verdicts, tables (BLEU with intervals; difference to `none` with p-values; drop with length and
-                   interaction test; chrF; length ratio; example translations per bucket), runs and method
+                   interaction test; what each drop is made of; BLEU without the brevity penalty and chrF with
+                   intervals; length ratio and brevity penalty; example translations per bucket), runs and method
   bleu.csv         every number of the tables, one row per test set, arm and slice (and one drop row per arm)
   runs.csv         every run folder found, with its status (finished / failed / incomplete) and why, updates,
                    training time, training tokens/s and the W&B run
@@ -24,12 +25,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from attention_nmt.report.attention import aer_table, heatmaps
+from attention_nmt.report.bleu_csv import csv_rows, write_csv
 from attention_nmt.report.collect import OK, ReportError, Run, collect, is_run_folder
-from attention_nmt.report.curves import arm_curves, learning_curves_figure, still_learning
+from attention_nmt.report.curves import arm_curves, learning_curves_figure
 from attention_nmt.report.examples import CAPTION as EXAMPLES_CAPTION
 from attention_nmt.report.examples import DEFAULT_PER_BUCKET, examples_table
 from attention_nmt.report.figures import bleu_by_length_figure, figure_bytes, file_safe, save_figure
 from attention_nmt.report.grouping import make_comparisons
+from attention_nmt.report.health import arm_flags
 from attention_nmt.report.html import Section, method_note, page
 from attention_nmt.report.scores import DEFAULT_SHORT_MAX_WORDS, ComparisonScores, score_comparison
 from attention_nmt.report.statistics import DEFAULT_RESAMPLES, DEFAULT_SEED
@@ -37,13 +40,13 @@ from attention_nmt.report.tables import (
     Table,
     bleu_table,
     chrf_table,
-    csv_rows,
+    decomposition_table,
     delta_table,
     drop_table,
     length_ratio_table,
+    nobp_table,
     runs_table,
     to_markdown,
-    write_csv,
 )
 from attention_nmt.report.verdict import DEFAULT_MIN_BLEU, Verdict, verdict
 from attention_nmt.tracking.wandb_logger import multirun_group
@@ -107,10 +110,26 @@ def _tables(scores: ComparisonScores) -> list[tuple[str, Table]]:
     drops = drop_table(scores)
     if drops is not None:
         tables.append(("Drop with length (short-slice BLEU minus longest-bucket BLEU) and the interaction test", drops))
-    tables.append(("chrF per arm (sacreBLEU, mean over seeds)", chrf_table(scores)))
+    parts = decomposition_table(scores)
+    if parts is not None:
+        tables.append(
+            (
+                "Drop decomposed: short slice -> longest bucket, the drop [95% interval] in BLEU, in BLEU without "
+                "the brevity penalty (content) and in chrF (content), the brevity penalty's share (length)",
+                parts,
+            )
+        )
     tables.append(
         (
-            "Length ratio: hypothesis words / reference words (below 1 stops early, above 1 wanders)",
+            "Precision part: BLEU without the brevity penalty (BLEU / BP), mean over seeds [95% bootstrap interval]",
+            nobp_table(scores),
+        )
+    )
+    tables.append(("chrF per arm (sacreBLEU, mean over seeds) [95% bootstrap interval]", chrf_table(scores)))
+    tables.append(
+        (
+            "Length ratio: hypothesis words / reference words (below 1 stops early, above 1 wanders), and BLEU's "
+            "brevity penalty",
             length_ratio_table(scores),
         )
     )
@@ -164,7 +183,7 @@ def build_report(
             curves_fig = learning_curves_figure(curves, comparison.name, [a.label for a in comparison.arms])
             report.curve_figures[comparison.name] = save_figure(curves_fig, out / f"learning_curves{suffix}")
             curves_png = figure_bytes(curves_fig, "png")
-        learning = [n for n in (still_learning(label, c) for label, c in curves.items()) if n]
+        flags = arm_flags([(arm.label, [(r.seed, r.path) for r in arm.runs]) for arm in comparison.arms])
         tables = _tables(scores)
         if (aer := aer_table(comparison)) is not None:
             tables.append((AER_CAPTION, aer))
@@ -172,7 +191,7 @@ def build_report(
             comparison, out, "attention" if len(comparisons) == 1 else f"attention_{file_safe(comparison.name)}"
         )
         report.sections.append(
-            Section(scores, verdict(scores, min_bleu, learning), figure_bytes(fig, "png"), tables, maps, curves_png)
+            Section(scores, verdict(scores, min_bleu, flags), figure_bytes(fig, "png"), tables, maps, curves_png)
         )
         for warning in scores.warnings:
             log.warning(warning)

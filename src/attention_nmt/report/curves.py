@@ -1,10 +1,9 @@
 """Learning curves: validation BLEU and loss against updates, read from each run's `csv/metrics.csv` (Lightning's
-CSVLogger), one line per arm (mean over its seeds); and the warning when an arm was still learning fast.
+CSVLogger), one line per arm (mean over its seeds). What a curve says about a run (still rising, diverged) is
+`health`'s.
 
 Lightning logs a validation that follows update k at `step` k - 1 (a run validating every 10 updates logs steps
-9, 19, ...), so updates = step + 1. An arm "still learning fast" gained more than a quarter of its final
-validation BLEU over the last quarter of its updates; its BLEU at 3/4 of the updates is interpolated linearly
-between validations (and the check is skipped when the first validation came later than that).
+9, 19, ...), so updates = step + 1.
 """
 
 from __future__ import annotations
@@ -20,7 +19,6 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 VAL_BLEU, VAL_LOSS = "val/bleu", "val/loss"
-LAST_SHARE = 0.25  # the last quarter of training, and the share of the final BLEU gained in it
 SIZE_INCHES = (12.0, 4.5)
 DPI = 100
 
@@ -79,26 +77,6 @@ def arm_curves(arms: Sequence[tuple[str, Sequence[Path]]]) -> dict[str, Curve]:
         if (curve := mean_curve(curves)) is not None:
             found[label] = curve
     return found
-
-
-def still_learning(label: str, curve: Curve) -> str | None:
-    """The verdict's warning when the arm's last quarter of training gained more than a quarter of its final
-    validation BLEU; None otherwise (or when there is no validation before the last quarter)."""
-    updates, bleu = curve.updates, curve.bleu
-    known = ~np.isnan(bleu)
-    updates, bleu = updates[known], bleu[known]
-    if len(updates) < 2:
-        return None
-    start = (1 - LAST_SHARE) * updates[-1]
-    if updates[0] > start:
-        return None
-    before, final = float(np.interp(start, updates, bleu)), float(bleu[-1])
-    if final <= 0 or final - before <= LAST_SHARE * final:
-        return None
-    return (
-        f"{label} is still learning fast (validation BLEU rose from {before:.2f} to {final:.2f} over the last "
-        "quarter of training): compare with care."
-    )
 
 
 def learning_curves_figure(curves: dict[str, Curve], title: str, arms: Sequence[str] = ()) -> Figure:

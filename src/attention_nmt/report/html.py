@@ -49,20 +49,31 @@ def method_note(scores: ComparisonScores, min_bleu: float) -> str:
     )
     drop = next((a.drop for a in scores.arms if a.drop is not None), None)
     short = f"{drop.short_label} words" if drop else f"1-{scores.short_max_words} words"
+    seeds = ", ".join(f"{a.arm.label} {a.seeds}" for a in scores.arms)
     return (
-        f"BLEU is sacreBLEU corpus BLEU ({scores.comparison.signature}) recomputed from each run's hypotheses.tsv, "
-        "chrF is sacreBLEU's chrF and the length ratio is hypothesis over reference words (BLEU's tokenizer), "
-        "all from summed sufficient statistics. An arm's value is the mean over its seeds. Intervals: 95% "
-        f"percentile bootstrap over {scores.resamples} resamples (seed {scores.seed}) of {resampled} "
-        f"({scores.bootstrap}) in each slice (the whole set, or one length bucket). Difference: the arm's mean "
-        "minus its `none` arm's mean. p: paired bootstrap (Koehn 2004), the same resampled sentences for both "
-        f"arms, two-sided (twice the smaller share of resamples on either side of zero, +1 smoothed); * marks "
-        f"p<{ALPHA}, uncorrected; on the longest bucket the verdict uses Holm's correction over the attention "
-        f"arms. Drop: BLEU on the short slice ({short}, --short-max-words) minus BLEU on the longest bucket; "
-        'interaction: drop(none) - drop(arm) on the same resamples for both arms and slices. "Supported" '
-        f"needs every attention arm better than `none` on the longest bucket (Holm p<{ALPHA}) and an "
-        f"interaction interval above 0; arms under {min_bleu:.1f} BLEU overall (--min-bleu) are not trained "
-        "enough to judge."
+        f"BLEU is sacreBLEU corpus BLEU ({scores.comparison.signature}) recomputed from each run's hypotheses.tsv; "
+        "BLEU without the brevity penalty is BLEU / BP (the geometric mean of the n-gram precisions) from the same "
+        "sacreBLEU score; chrF is sacreBLEU's chrF and the length ratio is hypothesis over reference words "
+        "(BLEU's tokenizer); all from summed sufficient statistics. An arm's value is the mean over its seeds "
+        f"(seeds per arm: {seeds}). Intervals: 95% percentile bootstrap over {scores.resamples} resamples "
+        f"(--resamples; seed {scores.seed}) of {resampled} ({scores.bootstrap}); each slice (the whole set, "
+        "each length bucket, the short slice of the drop) is resampled on its own (stratified), and every arm "
+        "is scored on the same resamples of a slice. Difference: the arm's mean minus its `none` arm's mean. p: "
+        "paired bootstrap (Koehn 2004), two-sided (twice the smaller share of resamples on either side of zero, "
+        f"+1 smoothed); its floor is 2/(B+1) = {scores.p_floor:.4f}, where no resample fell on the other side, "
+        f"so it is printed as an upper bound (p <= ...), and so is a Holm p taken from it; * marks p<{ALPHA}, "
+        "uncorrected; on the longest bucket the verdict uses Holm's correction over the attention arms. Drop: a "
+        f"measure on the short slice ({short}, --short-max-words) minus the same on the longest bucket; the "
+        "brevity penalty's share is drop(BLEU) - drop(BLEU without BP). A drop is in content when BLEU without "
+        "BP or chrF drops (interval above 0), in length when the brevity penalty's share does. Interaction: "
+        'drop(none) - drop(arm) in BLEU on the same resamples for both arms. "Supported" needs (a) `none` to '
+        f"lose with length (drop interval above 0), (b) every attention arm better than `none` on the longest "
+        f"bucket (Holm p<{ALPHA}) and (c) every interaction interval above 0; with one training run per arm it "
+        'says so. An interaction interval below 0, or `none` not losing while attention merely helps, is "Not '
+        f'supported". Arms under {min_bleu:.1f} BLEU overall (--min-bleu) are not trained enough to judge; an '
+        "arm whose validation curve was still rising (best checkpoint at its last validation, or the last "
+        "quarter of updates gained over a quarter of the final BLEU) or diverged (final validation BLEU under "
+        "80% of its peak, or validation loss rising over the last third of validations) is named in the verdict."
     )
 
 

@@ -1,59 +1,70 @@
 """The numbers of a comparison: per arm and per slice (the whole test set, then each non-empty source-length
-bucket) the BLEU, its bootstrap confidence interval, chrF and length ratio, and the difference to the `none`
-arm with its p-value (Holm-corrected over the arms on the longest bucket); per arm its drop with length, and
+bucket) BLEU, BLEU without the brevity penalty and chrF, each with its bootstrap confidence interval, the
+brevity penalty and the length ratio, and the difference in BLEU to the `none` arm with its p-value
+(Holm-corrected over the arms on the longest bucket); per arm its drop with length, decomposed (`drops`), and
 per attention arm the interaction test.
 
-How seeds are combined: an arm's BLEU on a slice is the mean over its seeds of each seed's corpus BLEU. The
-bootstrap resamples the slice's sentences (B times, fixed seed); on every resample each seed's corpus BLEU is
-recomputed. With one seed per arm that is the arm's value; with several, each resample also draws the arm's
-seeds with replacement and averages the drawn ones (`statistics.seed_weights`), so intervals and p-values
-cover seed variation as well (`ComparisonScores.bootstrap` says which). The 2.5-97.5 percentiles of the B
-values are the 95% interval. All arms are scored on the same resampled sentences, so the difference to
-`none` is paired and its p-value is `statistics.paired_p_value`. With one seed per arm this is exactly
-Koehn's (2004) paired bootstrap on corpus BLEU.
-
-Drop and interaction: an arm's drop is its BLEU on a fixed short reference slice (sources of 1 to
-`short_max_words` words pooled, capped below the longest bucket) minus its BLEU on the longest non-empty
-bucket. The interaction is drop(none) - drop(arm), computed on every resample from the same resampled
-sentences (and the same seed draws) for both slices and both arms: above 0 when `none` loses more with
-length than the attention arm.
+How seeds are combined: an arm's value on a slice is the mean over its seeds of each seed's corpus value. The
+bootstrap resamples the slice's sentences (B times, fixed seed); on every resample each seed's corpus values
+are recomputed. With one seed per arm that is the arm's value; with several, each resample also draws the
+arm's seeds with replacement and averages the drawn ones (`statistics.seed_weights`), so intervals and p-values
+cover seed variation as well (`ComparisonScores.bootstrap` says which; `resample_seeds=False` averages every
+seed on every resample instead). The 2.5-97.5 percentiles of the B values are the 95% interval. Each slice
+is resampled on its own (stratified by slice); all arms are scored on the same resampled sentences of a
+slice, so the difference to `none` is paired and its p-value is `statistics.paired_p_value`. With one seed
+per arm this is exactly Koehn's (2004) paired bootstrap on corpus BLEU.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
+from sacrebleu.metrics import BLEU
 
 from attention_nmt.evaluation.bleu import bucket_index
-from attention_nmt.report.diagnostics import chrf_stats, corpus_chrf, length_ratio
+from attention_nmt.report.consistency import disagreements, repeated_seeds
+from attention_nmt.report.diagnostics import (
+    BLEU_KEY,
+    BP,
+    CHRF_KEY,
+    LENGTH_RATIO,
+    MEASURES,
+    NO_BP,
+    RunStats,
+    chrf_stats,
+    measures,
+    resampled_measures,
+)
+from attention_nmt.report.drops import Drop, Interaction, Sampled, drop_of, interaction_of
 from attention_nmt.report.grouping import Arm, Comparison
 from attention_nmt.report.statistics import (
     DEFAULT_RESAMPLES,
     DEFAULT_SEED,
+    at_floor,
     bleu_for_signature,
-    corpus_bleu,
     holm,
+    holm_bounds,
     mean_over_drawn_seeds,
     paired_p_value,
     percentile_interval,
     resample_counts,
-    resampled_bleu,
     seed_weights,
     sentence_stats,
 )
+from attention_nmt.report.statistics import p_floor as _p_floor
 
 ALL = "all"
 REPORTED_TOLERANCE = 0.01  # BLEU points between results.json and the recomputation before a warning
 DEFAULT_SHORT_MAX_WORDS = 20  # the short reference slice: sources of 1-20 words
 SENTENCES, SEEDS_AND_SENTENCES = "sentences only", "seeds and sentences"  # what the bootstrap resampled
 _SHORT_STREAM, _SEED_STREAM = 1000, 2000  # random streams of the short slice and of each arm's seed draws
+NAN_CI = (float("nan"), float("nan"))
 
 
 @dataclass
 class SliceScore:
-    """One arm on one slice of the test set."""
+    """One arm on one slice of the test set (every value a mean over the arm's seeds)."""
 
     label: str  # "all" or a bucket label such as "51+"
     lower: int | None
@@ -66,42 +77,23 @@ class SliceScore:
     delta_ci: tuple[float, float] | None = None
     p_value: float | None = None
     p_holm: float | None = None  # Holm-corrected over the compared arms; set on the longest bucket only
-    chrf: float | None = None  # mean over seeds of corpus chrF
-    length_ratio: float | None = None  # mean over seeds of hypothesis words / reference words
+    chrf: float | None = None  # corpus chrF
+    length_ratio: float | None = None  # hypothesis words / reference words
+    chrf_ci: tuple[float, float] = NAN_CI
+    nobp: float | None = None  # BLEU without the brevity penalty: BLEU / BP, the precision part
+    nobp_ci: tuple[float, float] = NAN_CI
+    brevity_penalty: float | None = None
+    p_bound: bool = False  # p_value sits at the resolution floor of the resamples: an upper bound only
+    p_holm_bound: bool = False  # p_holm was taken from such a p-value
 
     @property
     def seed_sd(self) -> float | None:
         return float(np.std(self.seed_bleus, ddof=1)) if len(self.seed_bleus) > 1 else None
 
-
-@dataclass
-class Drop:
-    """An arm's BLEU on the short reference slice minus its BLEU on the longest bucket (mean over seeds)."""
-
-    short_label: str  # e.g. "1-20"
-    short_n: int
-    long_label: str  # e.g. "51+"
-    long_n: int
-    short_bleu: float
-    long_bleu: float
-    ci: tuple[float, float]
-
     @property
-    def value(self) -> float:
-        return self.short_bleu - self.long_bleu
-
-
-@dataclass
-class Interaction:
-    """drop(baseline) - drop(arm) with its paired-bootstrap interval and two-sided p-value."""
-
-    value: float
-    ci: tuple[float, float]
-    p_value: float
-
-    @property
-    def above_zero(self) -> bool:
-        return self.ci[0] > 0
+    def p_decisive(self) -> float | None:
+        """The p-value a decision uses: Holm's where there is one, else the raw one."""
+        return self.p_holm if self.p_holm is not None else self.p_value
 
 
 @dataclass
@@ -121,6 +113,10 @@ class ArmScores:
     def buckets(self) -> list[SliceScore]:
         return self.slices[1:]
 
+    @property
+    def seeds(self) -> int:
+        return len(self.arm.runs)
+
 
 @dataclass
 class ComparisonScores:
@@ -132,6 +128,11 @@ class ComparisonScores:
     warnings: list[str]  # e.g. results.json disagreeing with the BLEU recomputed from hypotheses.tsv
     bootstrap: str = SENTENCES  # SENTENCES or SEEDS_AND_SENTENCES
     short_max_words: int = DEFAULT_SHORT_MAX_WORDS  # as asked; the slice used is in each arm's `drop`
+
+    @property
+    def p_floor(self) -> float:
+        """The smallest p-value these resamples can give (2 / (B + 1))."""
+        return _p_floor(self.resamples)
 
 
 def slices_of(comparison: Comparison) -> list[tuple[dict, np.ndarray]]:
@@ -156,6 +157,42 @@ def short_slice(comparison: Comparison, short_max_words: int, longest: dict) -> 
     return f"1-{limit}", members
 
 
+class _Sampler:
+    """Scores an arm on a slice: each seed's values on the slice, the arm's values on each resample."""
+
+    def __init__(self, bleu: BLEU, stats: dict[int, RunStats], weights: dict[str, np.ndarray]) -> None:
+        self.bleu, self.stats, self.weights = bleu, stats, weights
+
+    def __call__(self, arm: Arm, members: np.ndarray, counts: np.ndarray) -> Sampled:
+        per_seed = [self.stats[id(run)].take(members) for run in arm.runs]
+        points = [measures(self.bleu, s) for s in per_seed]
+        resampled = [resampled_measures(self.bleu, s, counts) for s in per_seed]
+        samples = {
+            m: mean_over_drawn_seeds(np.stack([r[m] for r in resampled]), self.weights[arm.label]) for m in MEASURES
+        }
+        means = {k: _mean([p[k] for p in points]) for k in (*MEASURES, BP, LENGTH_RATIO)}
+        return Sampled(means, [p[BLEU_KEY] for p in points], samples)
+
+
+def _slice_score(bucket: dict, n: int, sampled: Sampled) -> SliceScore:
+    points, samples = sampled.points, sampled.samples
+    return SliceScore(
+        bucket["label"],
+        bucket["lower"],
+        bucket["upper"],
+        n,
+        points[BLEU_KEY],
+        percentile_interval(samples[BLEU_KEY]),
+        sampled.seed_bleus,
+        chrf=points[CHRF_KEY],
+        length_ratio=points[LENGTH_RATIO],
+        chrf_ci=percentile_interval(samples[CHRF_KEY]),
+        nobp=points[NO_BP],
+        nobp_ci=percentile_interval(samples[NO_BP]),
+        brevity_penalty=points[BP],
+    )
+
+
 def score_comparison(
     comparison: Comparison,
     resamples: int = DEFAULT_RESAMPLES,
@@ -163,14 +200,16 @@ def score_comparison(
     short_max_words: int = DEFAULT_SHORT_MAX_WORDS,
     resample_seeds: bool = True,
 ) -> ComparisonScores:
-    """BLEU, intervals, differences, p-values, drops and interactions of every arm (module docstring).
+    """Values, intervals, differences, p-values, drops and interactions of every arm (module docstring).
     `resample_seeds=False` keeps the sentence-only bootstrap even with several seeds per arm."""
     references = [row["reference"] for row in comparison.rows]
     bleu = bleu_for_signature(comparison.signature, references)
     runs = [run for arm in comparison.arms for run in arm.runs]
     systems = sentence_stats(bleu, [[r["hypothesis"] for r in run.rows] for run in runs])
-    stats = {id(run): system for run, system in zip(runs, systems)}
-    chrfs = {id(run): chrf_stats([r["hypothesis"] for r in run.rows], references) for run in runs}
+    stats = {
+        id(run): RunStats(system, chrf_stats([r["hypothesis"] for r in run.rows], references))
+        for run, system in zip(runs, systems)
+    }
     arms = [
         ArmScores(
             arm,
@@ -181,50 +220,33 @@ def score_comparison(
     ]
     weights = {
         a.arm.label: seed_weights(
-            len(a.arm.runs) if resample_seeds else 1, resamples, np.random.default_rng([seed, _SEED_STREAM + i])
+            len(a.arm.runs), resamples, np.random.default_rng([seed, _SEED_STREAM + i]), resample_seeds
         )
         for i, a in enumerate(arms)
     }
-
-    def resampled(scores: ArmScores, members: np.ndarray, counts: np.ndarray) -> tuple[list[float], np.ndarray]:
-        """Each seed's corpus BLEU on `members`, and the arm's value on each resample."""
-        per_seed = [stats[id(run)][members] for run in scores.arm.runs]
-        values = np.stack([resampled_bleu(bleu, s, counts) for s in per_seed])  # [R, B]
-        return [corpus_bleu(bleu, s.sum(0)) for s in per_seed], mean_over_drawn_seeds(values, weights[scores.arm.label])
-
+    sample = _Sampler(bleu, stats, weights)
     slices = slices_of(comparison)
-    samples: dict[str, np.ndarray] = {}
+    longest: dict[str, Sampled] = {}
     for position, (bucket, members) in enumerate(slices):
         counts = resample_counts(len(members), resamples, np.random.default_rng([seed, position]))
+        longest = {a.arm.label: sample(a.arm, members, counts) for a in arms}
         for scores in arms:
-            seed_bleus, samples[scores.arm.label] = resampled(scores, members, counts)
-            runs_of = scores.arm.runs
-            scores.slices.append(
-                SliceScore(
-                    bucket["label"],
-                    bucket["lower"],
-                    bucket["upper"],
-                    len(members),
-                    float(np.mean(seed_bleus)),
-                    percentile_interval(samples[scores.arm.label]),
-                    seed_bleus,
-                    chrf=_mean([corpus_chrf(chrfs[id(r)][members].sum(0)) for r in runs_of]),
-                    length_ratio=_mean([length_ratio(stats[id(r)][members]) for r in runs_of]),
-                )
-            )
+            scores.slices.append(_slice_score(bucket, len(members), longest[scores.arm.label]))
         for scores in arms:
             if scores.baseline is not None:
-                mine, base = scores.slices[-1], next(a for a in arms if a.arm.label == scores.baseline).slices[-1]
-                differences = samples[scores.arm.label] - samples[scores.baseline]
+                mine, base = scores.slices[-1], _by_label(arms, scores.baseline).slices[-1]
+                differences = longest[scores.arm.label].samples[BLEU_KEY] - longest[scores.baseline].samples[BLEU_KEY]
                 mine.delta, mine.delta_ci = mine.bleu - base.bleu, percentile_interval(differences)
                 mine.p_value = paired_p_value(differences)
-    compared = [a for a in arms if a.baseline is not None]
+                mine.p_bound = at_floor(mine.p_value, resamples)
     if len(slices) > 2:  # the whole set and at least two buckets
-        for scores, p_holm in zip(compared, holm([a.buckets[-1].p_value for a in compared])):
-            scores.buckets[-1].p_holm = p_holm
+        compared = [a.buckets[-1] for a in arms if a.baseline is not None]
+        raw = [piece.p_value for piece in compared]
+        for piece, p_holm, bound in zip(compared, holm(raw), holm_bounds(raw, resamples)):
+            piece.p_holm, piece.p_holm_bound = p_holm, bound
         short = short_slice(comparison, short_max_words, {"lower": arms[0].buckets[-1].lower})
         counts = resample_counts(len(short[1]), resamples, np.random.default_rng([seed, _SHORT_STREAM]))
-        _drops(arms, short, counts, samples, resampled)
+        _drops(arms, short, counts, longest, sample)
     labels = {bucket["label"] for bucket, _ in slices}
     empty = [b["label"] for b in comparison.buckets if b["label"] not in labels]
     several = resample_seeds and any(len(a.arm.runs) > 1 for a in arms)
@@ -234,78 +256,42 @@ def score_comparison(
         resamples,
         seed,
         empty,
-        _repeated_seeds(arms) + _disagreements(arms),
+        repeated_seeds(arms) + disagreements(arms, ALL, REPORTED_TOLERANCE),
         SEEDS_AND_SENTENCES if several else SENTENCES,
         short_max_words,
     )
+
+
+def _by_label(arms: list[ArmScores], label: str) -> ArmScores:
+    return next(a for a in arms if a.arm.label == label)
 
 
 def _drops(
     arms: list[ArmScores],
     short: tuple[str, np.ndarray],
     counts: np.ndarray,
-    long_samples: dict[str, np.ndarray],
-    resampled: Callable,
+    longest: dict[str, Sampled],
+    sample: _Sampler,
 ) -> None:
-    """Each arm's drop (short slice minus longest bucket) and each attention arm's interaction, in place.
-    `long_samples` are the arms' resampled values on the longest bucket, `counts` the short slice's resamples."""
+    """Each arm's drop (short slice to longest bucket, `drops`) and each attention arm's interaction, in place.
+    `longest` holds the arms' values on the longest bucket, `counts` the short slice's resamples."""
     label, members = short
     if not len(members):
         return
-    longest = arms[0].buckets[-1]
-    drops = {}
+    where = (label, len(members), arms[0].buckets[-1].label, arms[0].buckets[-1].n)
+    resampled = {}
     for scores in arms:
-        seed_bleus, short_samples = resampled(scores, members, counts)
-        drops[scores.arm.label] = short_samples - long_samples[scores.arm.label]
-        scores.drop = Drop(
-            label,
-            len(members),
-            longest.label,
-            longest.n,
-            float(np.mean(seed_bleus)),
-            scores.buckets[-1].bleu,
-            percentile_interval(drops[scores.arm.label]),
+        scores.drop, resampled[scores.arm.label] = drop_of(
+            sample(scores.arm, members, counts), longest[scores.arm.label], where
         )
     for scores in arms:
         if scores.baseline is not None:
-            base = next(a for a in arms if a.arm.label == scores.baseline)
-            differences = drops[scores.baseline] - drops[scores.arm.label]
-            scores.interaction = Interaction(
-                base.drop.value - scores.drop.value, percentile_interval(differences), paired_p_value(differences)
+            base = _by_label(arms, scores.baseline)
+            scores.interaction = interaction_of(
+                base.drop, scores.drop, resampled[scores.baseline][BLEU_KEY], resampled[scores.arm.label][BLEU_KEY]
             )
 
 
 def _mean(values: list[float | None]) -> float | None:
     known = [v for v in values if v is not None]
     return float(np.mean(known)) if known else None
-
-
-def _repeated_seeds(arms: list[ArmScores]) -> list[str]:
-    """Arms averaging two runs with the same seed (e.g. a train run and an evaluate run of its checkpoint)."""
-    warnings = []
-    for scores in arms:
-        seeds = scores.arm.seeds
-        for repeated in sorted({str(s) for s in seeds if seeds.count(s) > 1}):
-            paths = ", ".join(str(r.path) for r in scores.arm.runs if str(r.seed) == repeated)
-            warnings.append(
-                f"{scores.arm.label}: seed {repeated} appears in several runs ({paths}); they are "
-                "averaged as if they were different seeds. Leave one out if they repeat each other."
-            )
-    return warnings
-
-
-def _disagreements(arms: list[ArmScores]) -> list[str]:
-    """Runs whose results.json BLEU differs from the recomputation (e.g. hypotheses.tsv edited by hand)."""
-    warnings = []
-    for scores in arms:
-        for i, run in enumerate(scores.arm.runs):
-            test = run.results.test
-            reported = {ALL: test.bleu, **{b.label: b.bleu for b in test.buckets}}
-            for piece in scores.slices:
-                if abs(reported.get(piece.label, piece.seed_bleus[i]) - piece.seed_bleus[i]) > REPORTED_TOLERANCE:
-                    warnings.append(
-                        f"{run.path}: results.json gives BLEU {reported[piece.label]:.2f} on "
-                        f"{piece.label} but its hypotheses.tsv scores {piece.seed_bleus[i]:.2f}; "
-                        "the report uses the latter."
-                    )
-    return warnings

@@ -75,42 +75,73 @@ def resampled_bleu(bleu: BLEU, stats: np.ndarray, counts: np.ndarray) -> np.ndar
 
 
 def percentile_interval(samples: np.ndarray, confidence: float = CONFIDENCE) -> tuple[float, float]:
-    """The central `confidence` percentile interval of bootstrap samples."""
+    """The central `confidence` percentile interval of bootstrap samples (NaN samples, e.g. the chrF of a
+    resample without characters, left out)."""
     tail = (1.0 - confidence) / 2 * 100
-    low, high = np.percentile(samples, [tail, 100 - tail])
+    known = samples[~np.isnan(samples)]
+    if not len(known):
+        return float("nan"), float("nan")
+    low, high = np.percentile(known, [tail, 100 - tail])
     return float(low), float(high)
 
 
 def paired_p_value(differences: np.ndarray) -> float:
     """Two-sided paired-bootstrap p-value of a difference (system minus baseline) from its resampled values:
     twice the smaller share of resamples on either side of zero, ties counting on both sides, +1 smoothed
-    (so it is never 0, and exactly 1 when the two systems never differ)."""
+    (so it is never 0, and exactly 1 when the two systems never differ). Its smallest value is
+    `p_floor(B)`: there no resample fell on the other side, and the p-value is only known to be at most that."""
     resamples = len(differences)
     not_above = int(np.sum(differences <= 0))
     not_below = int(np.sum(differences >= 0))
     return min(1.0, 2.0 * (min(not_above, not_below) + 1) / (resamples + 1))
 
 
-def seed_weights(num_seeds: int, resamples: int, rng: np.random.Generator) -> np.ndarray:
-    """[B, R] how often each of R seeds is drawn in each of B resamples (R draws with replacement). One seed
-    is always drawn once (and `rng` is left untouched)."""
-    if num_seeds == 1:
-        return np.ones((resamples, 1), dtype=np.int64)
+def p_floor(resamples: int) -> float:
+    """The smallest p-value B resamples can give, 2 / (B + 1): no resample on the other side of zero."""
+    return min(1.0, 2.0 / (resamples + 1))
+
+
+def at_floor(p_value: float, resamples: int) -> bool:
+    """True when `p_value` is the resolution floor of B resamples, so only an upper bound."""
+    return p_value <= p_floor(resamples) * (1 + 1e-9)
+
+
+def seed_weights(num_seeds: int, resamples: int, rng: np.random.Generator, resample: bool = True) -> np.ndarray:
+    """[B, R] how often each of R seeds is drawn in each of B resamples (R draws with replacement). With one
+    seed, or `resample=False` (sentence-only bootstrap), every seed is drawn once in every resample, so the
+    arm's value is the plain mean over its seeds (and `rng` is left untouched)."""
+    if num_seeds == 1 or not resample:
+        return np.ones((resamples, num_seeds), dtype=np.int64)
     return rng.multinomial(num_seeds, np.full(num_seeds, 1.0 / num_seeds), size=resamples)
 
 
 def mean_over_drawn_seeds(per_seed: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """[B] the mean over each resample's drawn seeds: per_seed [R, B] values, weights [B, R] draw counts."""
+    if per_seed.shape[0] != weights.shape[1]:
+        raise ValueError(f"{per_seed.shape[0]} seeds' values but draw counts for {weights.shape[1]} seeds")
     return np.einsum("rb,br->b", per_seed, weights) / weights.sum(1)
 
 
 def holm(p_values: Sequence[float]) -> list[float]:
     """Holm's (1979) step-down adjusted p-values, in the order given: the i-th smallest p is multiplied by
     (m - i + 1), capped at 1, and made non-decreasing in that order. Reject where adjusted p < alpha."""
+    return [p for p, _ in _holm_steps(p_values)]
+
+
+def holm_bounds(p_values: Sequence[float], resamples: int) -> list[bool]:
+    """For each Holm-adjusted p-value (in the order given): True when it is an upper bound only, because the
+    raw p-value it was taken from (the running maximum's) sat at the resolution floor of B resamples."""
+    return [at_floor(float(p_values[source]), resamples) for _, source in _holm_steps(p_values)]
+
+
+def _holm_steps(p_values: Sequence[float]) -> list[tuple[float, int]]:
+    """(adjusted p, index of the raw p that set it) for each p-value, in the order given."""
     order = np.argsort(np.asarray(p_values, dtype=float), kind="stable")
-    adjusted = [0.0] * len(order)
-    running = 0.0
+    steps: list[tuple[float, int]] = [(0.0, 0)] * len(order)
+    running, source = 0.0, 0
     for rank, i in enumerate(order):
-        running = max(running, min(1.0, (len(order) - rank) * float(p_values[i])))
-        adjusted[i] = running
-    return adjusted
+        candidate = min(1.0, (len(order) - rank) * float(p_values[i]))
+        if candidate > running or rank == 0:
+            running, source = candidate, int(i)
+        steps[i] = (running, source)
+    return steps

@@ -2,59 +2,35 @@
 long-format CSV (one row per comparison, arm and slice) for analysis elsewhere.
 
 Tables: BLEU per arm and slice with 95% intervals and parameter counts; the difference to `none` with its
-paired-bootstrap p-value; each arm's drop with length and the interaction test; chrF and the length ratio per
-arm and slice; and every run found, with its status (failed and incomplete runs included).
-
-In the CSV, each arm also has a `drop` row (slice "drop <short>-><longest>"): `bleu` and `ci_*` hold its drop
-(short-slice BLEU minus longest-bucket BLEU), `interaction*` the test drop(none) - drop(arm).
+paired-bootstrap p-value; each arm's drop with length and the interaction test; what each drop is made of
+(BLEU, BLEU without the brevity penalty, chrF, the brevity penalty's share, length ratio); BLEU without the
+brevity penalty and chrF per arm and slice with intervals, and the length ratio with the brevity penalty; and
+every run found, with its status (failed and incomplete runs included). The CSV is `bleu_csv`'s.
 """
 
 from __future__ import annotations
 
-import csv
+import math
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from attention_nmt.evaluation.results import RunResults
 from attention_nmt.report.collect import Run
+from attention_nmt.report.diagnostics import BLEU_KEY, CHRF_KEY, LENGTH_RATIO, NO_BP
+from attention_nmt.report.drops import Change
 from attention_nmt.report.scores import ArmScores, ComparisonScores, SliceScore
 
 ALPHA = 0.05
 Table = tuple[list[str], list[list[str]]]  # headers, rows of cells
 
-CSV_COLUMNS = [
-    "comparison",
-    "test_set",
-    "arm",
-    "attention",
-    "runs",
-    "seeds",
-    "num_parameters",
-    "slice",
-    "lower",
-    "upper",
-    "sentences",
-    "bleu",
-    "ci_low",
-    "ci_high",
-    "seed_bleus",
-    "seed_sd",
-    "baseline",
-    "delta",
-    "delta_ci_low",
-    "delta_ci_high",
-    "p_value",
-    "significant",
-    "p_holm",
-    "chrf",
-    "length_ratio",
-    "interaction",
-    "interaction_ci_low",
-    "interaction_ci_high",
-    "interaction_p",
-    "bootstrap",
-]
+
+def p_text(p: float, bound: bool = False, name: str = "p") -> str:
+    """'p=0.123', or 'p <= 0.002' when `p` is only an upper bound (at the floor 2/(B+1) of B resamples, or a
+    Holm p taken from one); a bound is rounded up, to two significant digits, so it stays a bound."""
+    if bound:
+        digits = 1 - math.floor(math.log10(p))
+        return f"{name} <= {math.ceil(p * 10**digits - 1e-9) / 10**digits:g}"
+    return f"{name}={p:.3f}" if p >= 0.01 else f"{name}={p:.2g}"
 
 
 def _params(counts: Sequence[int]) -> str:
@@ -86,11 +62,12 @@ def bleu_table(scores: ComparisonScores) -> Table:
 
 
 def format_delta(piece: SliceScore) -> str:
-    """'+2.31 (p=0.002*)': difference to the baseline and its p-value, starred below ALPHA."""
+    """'+2.31 (p=0.012*)' or '+9.80 (p <= 0.002*)': difference to the baseline and its p-value (an upper
+    bound at the resamples' floor), starred below ALPHA (uncorrected)."""
     if piece.delta is None or piece.p_value is None:
         return "-"
     star = "*" if piece.p_value < ALPHA else ""
-    return f"{piece.delta:+.2f} (p={piece.p_value:.3f}{star})"
+    return f"{piece.delta:+.2f} ({p_text(piece.p_value, piece.p_bound)}{star})"
 
 
 def delta_table(scores: ComparisonScores) -> Table | None:
@@ -107,16 +84,32 @@ def _number(value: float | None, digits: int = 2) -> str:
     return "-" if value is None else f"{value:.{digits}f}"
 
 
-def chrf_table(scores: ComparisonScores) -> Table:
-    """Arm x slice: chrF (mean over seeds)."""
+def _estimate(value: float | None, ci: tuple[float, float]) -> str:
+    """'9.90 [8.21, 11.63]'."""
+    return "-" if value is None else f"{value:.2f} [{ci[0]:.2f}, {ci[1]:.2f}]"
+
+
+def nobp_table(scores: ComparisonScores) -> Table:
+    """Arm x slice: BLEU without the brevity penalty (BLEU / BP) [95% interval], mean over seeds."""
     headers = ["arm", *(_slice_header(p) for p in scores.arms[0].slices)]
-    return headers, [[a.arm.label, *(_number(p.chrf) for p in a.slices)] for a in scores.arms]
+    return headers, [[a.arm.label, *(_estimate(p.nobp, p.nobp_ci) for p in a.slices)] for a in scores.arms]
+
+
+def chrf_table(scores: ComparisonScores) -> Table:
+    """Arm x slice: chrF [95% interval], mean over seeds."""
+    headers = ["arm", *(_slice_header(p) for p in scores.arms[0].slices)]
+    return headers, [[a.arm.label, *(_estimate(p.chrf, p.chrf_ci) for p in a.slices)] for a in scores.arms]
 
 
 def length_ratio_table(scores: ComparisonScores) -> Table:
-    """Arm x slice: hypothesis words / reference words (mean over seeds); below 1 truncates, above 1 wanders."""
+    """Arm x slice: hypothesis words / reference words and BLEU's brevity penalty (means over seeds); a ratio
+    below 1 truncates, above 1 wanders."""
     headers = ["arm", *(_slice_header(p) for p in scores.arms[0].slices)]
-    return headers, [[a.arm.label, *(_number(p.length_ratio, 3) for p in a.slices)] for a in scores.arms]
+    rows = [
+        [a.arm.label, *(f"{_number(p.length_ratio, 3)} (BP {_number(p.brevity_penalty, 3)})" for p in a.slices)]
+        for a in scores.arms
+    ]
+    return headers, rows
 
 
 def _interval(low: float, high: float) -> str:
@@ -145,7 +138,11 @@ def drop_table(scores: ComparisonScores) -> Table | None:
 
 def _drop_row(arm: ArmScores) -> list[str]:
     drop, longest, found = arm.drop, arm.buckets[-1], arm.interaction
-    gap = "-" if longest.delta is None else f"{longest.delta:+.2f} (Holm p={_number(longest.p_holm, 3)})"
+    gap = (
+        "-"
+        if longest.delta is None
+        else f"{longest.delta:+.2f} ({p_text(longest.p_holm, longest.p_holm_bound, 'Holm p')})"
+    )
     return [
         arm.arm.label,
         f"{drop.short_bleu:.2f}",
@@ -153,8 +150,47 @@ def _drop_row(arm: ArmScores) -> list[str]:
         f"{drop.value:+.2f} {_interval(*drop.ci)}",
         gap,
         "-" if found is None else f"{found.value:+.2f} {_interval(*found.ci)}",
-        "-" if found is None else f"{found.p_value:.3f}",
+        "-" if found is None else p_text(found.p_value, found.p_bound),
     ]
+
+
+def decomposition_table(scores: ComparisonScores) -> Table | None:
+    """Per arm, what its drop (short slice minus longest bucket) is made of: the drop in BLEU, in BLEU without
+    the brevity penalty and in chrF [95% intervals], the brevity penalty's share of the BLEU drop [interval],
+    and the length ratio on both slices; None when no drop was measured."""
+    measured = [a for a in scores.arms if a.drop is not None]
+    if not measured:
+        return None
+    first = measured[0].drop
+    headers = [
+        "arm",
+        "BLEU drop",
+        "BLEU without BP: drop",
+        "chrF: drop",
+        "brevity penalty's share of the BLEU drop",
+        f"length ratio {first.short_label} -> {first.long_label}",
+    ]
+    rows = []
+    for arm in measured:
+        drop = arm.drop
+        changes = [drop.changes[m] for m in (BLEU_KEY, NO_BP, CHRF_KEY)]
+        ratio = f"{_number(drop.short_points[LENGTH_RATIO], 3)} -> {_number(drop.long_points[LENGTH_RATIO], 3)}"
+        rows.append(
+            [
+                arm.arm.label,
+                *(_change_cell(c) for c in changes),
+                f"{drop.bp_share:+.2f} {_interval(*drop.bp_share_ci)}",
+                ratio,
+            ]
+        )
+    return headers, rows
+
+
+def _change_cell(change: Change) -> str:
+    """'10.61 -> 9.90: +0.71 [-0.82, +2.29]'."""
+    if change.short is None or change.long is None:
+        return "-"
+    return f"{change.short:.2f} -> {change.long:.2f}: {change.value:+.2f} {_interval(*change.ci)}"
 
 
 def runs_table(runs: Sequence[Run], root: Path | None = None) -> Table:
@@ -204,70 +240,3 @@ def to_markdown(table: Table) -> str:
     lines = ["| " + " | ".join(map(_escape_markdown, headers)) + " |", "|" + "|".join("---" for _ in headers) + "|"]
     lines += ["| " + " | ".join(map(_escape_markdown, row)) + " |" for row in rows]
     return "\n".join(lines)
-
-
-def csv_rows(all_scores: Sequence[ComparisonScores]) -> list[dict[str, Any]]:
-    """One dict per comparison, arm and slice (then the arm's drop row), keyed by CSV_COLUMNS; floats unrounded."""
-    rows = []
-    for scores in all_scores:
-        for arm in scores.arms:
-            common = {
-                "comparison": scores.comparison.name,
-                "test_set": scores.comparison.test_id,
-                "arm": arm.arm.label,
-                "attention": arm.arm.attention,
-                "runs": len(arm.arm.runs),
-                "seeds": ";".join(str(s) for s in arm.arm.seeds),
-                "num_parameters": ";".join(map(str, arm.num_parameters)),
-                "baseline": arm.baseline,
-                "bootstrap": scores.bootstrap,
-            }
-            for piece in arm.slices:
-                rows.append(
-                    {
-                        **common,
-                        "slice": piece.label,
-                        "lower": piece.lower,
-                        "upper": piece.upper,
-                        "sentences": piece.n,
-                        "bleu": piece.bleu,
-                        "ci_low": piece.ci[0],
-                        "ci_high": piece.ci[1],
-                        "seed_bleus": ";".join(f"{b:.4f}" for b in piece.seed_bleus),
-                        "seed_sd": piece.seed_sd,
-                        "delta": piece.delta,
-                        "delta_ci_low": piece.delta_ci[0] if piece.delta_ci else None,
-                        "delta_ci_high": piece.delta_ci[1] if piece.delta_ci else None,
-                        "p_value": piece.p_value,
-                        "significant": None if piece.p_value is None else piece.p_value < ALPHA,
-                        "p_holm": piece.p_holm,
-                        "chrf": piece.chrf,
-                        "length_ratio": piece.length_ratio,
-                    }
-                )
-            if arm.drop is not None:
-                rows.append(_drop_csv_row(arm, common))
-    return rows
-
-
-def _drop_csv_row(arm: ArmScores, common: dict[str, Any]) -> dict[str, Any]:
-    drop, found = arm.drop, arm.interaction
-    return {
-        **common,
-        "slice": f"drop {drop.short_label}->{drop.long_label}",
-        "sentences": drop.short_n + drop.long_n,
-        "bleu": drop.value,
-        "ci_low": drop.ci[0],
-        "ci_high": drop.ci[1],
-        "interaction": found.value if found else None,
-        "interaction_ci_low": found.ci[0] if found else None,
-        "interaction_ci_high": found.ci[1] if found else None,
-        "interaction_p": found.p_value if found else None,
-    }
-
-
-def write_csv(path: Path, rows: Sequence[dict[str, Any]]) -> None:
-    with path.open("w", encoding="utf-8", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=CSV_COLUMNS, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows({k: ("" if row.get(k) is None else row[k]) for k in CSV_COLUMNS} for row in rows)

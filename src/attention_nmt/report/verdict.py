@@ -1,15 +1,22 @@
 """The plain-language verdict on the project's claim, written from the numbers of a comparison.
 
-The claim: without attention (`none`) an RNN encoder-decoder loses quality on long sentences, with attention it
-does not. "Supported" needs, for every attention arm, two named conditions:
-  (1) better than its `none` arm on the longest non-empty bucket, with p < ALPHA after Holm's correction over
-      the attention arms (paired bootstrap);
-  (2) an interaction interval above 0: drop(none) - drop(arm), where an arm's drop is its BLEU on the short
-      reference slice (sources of 1-20 words) minus its BLEU on the longest bucket.
-An arm (or its `none` arm) whose overall BLEU is below a floor is "not trained enough to judge": it is never
-described as losing nothing with length and cannot make the claim supported. If no arm that can be judged meets
-either condition the claim is "Not supported"; otherwise "Partly supported", naming each failed condition per
-arm. Every sentence is built from the scores; nothing is fixed text about the outcome.
+The claim: without attention (`none`) an RNN encoder-decoder loses quality on long sentences; with attention
+it does not. Its two halves are three named conditions, each with its interval:
+  (a) `none` loses with length: its drop (BLEU on the short slice, sources of 1-20 words, minus BLEU on the
+      longest non-empty bucket) has a 95% interval above 0;
+  (b) each attention arm is better than its `none` arm on the longest bucket, p < ALPHA after Holm's
+      correction over the attention arms (paired bootstrap);
+  (c) each attention arm's interaction drop(none) - drop(arm) has an interval above 0.
+Labels: "Supported" when all hold for every attention arm; "Not supported" when an interaction interval lies
+wholly below 0 (an arm loses more with length than `none`), when every arm fails both (b) and (c), or when
+`none` does not lose with length while the attention arms merely beat it (attention helps, but no
+length-specific effect is shown); otherwise "Partly supported", naming what holds and what fails. Every label
+gives each condition with its numbers, and says what `none`'s drop is made of (content or length: `describe`).
+
+Seeds: with fewer than 2 training runs per arm the label says so ("Supported on one training run per arm"),
+since the intervals then cover the test sentences only. Curves: an arm whose validation curve was still rising
+or had diverged (`health`) is named in the headline. An arm (or its `none` arm) whose overall BLEU is below a
+floor is "not trained enough to judge" and cannot make the claim supported.
 """
 
 from __future__ import annotations
@@ -17,12 +24,35 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from attention_nmt.report.describe import (
+    caveats,
+    describe_drop,
+    describe_gap,
+    describe_interaction,
+    describe_seeds,
+    gap,
+    interval,
+    loss_kind,
+    trained,
+    words,
+)
 from attention_nmt.report.grouping import NO_ATTENTION
-from attention_nmt.report.scores import SEEDS_AND_SENTENCES, ArmScores, ComparisonScores, SliceScore
+from attention_nmt.report.health import CurveFlag
+from attention_nmt.report.scores import ArmScores, ComparisonScores
 from attention_nmt.report.tables import ALPHA
 
-FEW_SENTENCES = 50  # below this many sentences in the longest bucket, say that its intervals are wide
 DEFAULT_MIN_BLEU = 2.0  # overall BLEU below which an arm is not trained enough to judge
+SUPPORTED, PARTLY, NOT_SUPPORTED, NOT_TESTABLE = "Supported", "Partly supported", "Not supported", "Not testable"
+
+
+@dataclass
+class Condition:
+    """One condition of the claim for one arm: `key` "a", "b" or "c", whether it holds, and in words."""
+
+    key: str
+    arm: str  # the `none` arm for (a), the attention arm for (b) and (c)
+    holds: bool
+    text: str
 
 
 @dataclass
@@ -30,86 +60,87 @@ class Verdict:
     headline: str
     details: list[str] = field(default_factory=list)
     supported: bool | None = None  # None: partly, or not testable
+    label: str = NOT_TESTABLE
+    conditions: list[Condition] = field(default_factory=list)
+    flags: list[CurveFlag] = field(default_factory=list)  # the curve flags named in the headline
 
     def text(self) -> str:
         return "\n".join([self.headline, *(f"- {d}" for d in self.details)])
 
 
-def _words(piece: SliceScore) -> str:
-    return f"{piece.label} words"
-
-
-def trained(arm: ArmScores, min_bleu: float) -> bool:
-    return arm.overall.bleu >= min_bleu
-
-
-def describe_drop(arm: ArmScores, min_bleu: float) -> str:
-    """The arm's BLEU on the short slice and the longest bucket, and the drop with its interval."""
-    label = arm.arm.label
-    drop = arm.drop
+def condition_a(base: ArmScores) -> Condition:
+    """(a) the `none` arm loses with length: its BLEU drop's interval above 0; what the loss is made of."""
+    label, drop = base.arm.label, base.drop
     if drop is None:
-        measured = f"no short sources below the longest bucket ({_words(arm.buckets[-1])}), so no drop is measured"
-    else:
-        measured = (
-            f"{drop.short_bleu:.2f} BLEU on {drop.short_label} words (n={drop.short_n}), {drop.long_bleu:.2f} "
-            f"on the longest bucket ({drop.long_label} words, n={drop.long_n}): a drop of {drop.value:+.2f} "
-            f"BLEU (95% interval {drop.ci[0]:+.2f} to {drop.ci[1]:+.2f})"
+        return Condition(
+            "a", label, False, f"(a) `{label}`: no drop measured (no short sources below the longest bucket)"
         )
-    if not trained(arm, min_bleu):
-        return (
-            f"{label}: {arm.overall.bleu:.2f} BLEU overall, below the floor of {min_bleu:.1f}: not trained "
-            f"enough to judge how it changes with length ({measured})."
-        )
-    return f"{label}: {measured}."
+    span = f"{drop.value:+.2f} BLEU from {drop.short_label} to {drop.long_label} words {interval(drop.ci)}"
+    if drop.ci[0] > 0:
+        return Condition("a", label, True, f"(a) `{label}` loses with length: {span}, {loss_kind(drop)}")
+    return Condition("a", label, False, f"(a) `{label}` does not lose with length: {span}, an interval not above 0")
 
 
-def describe_gap(arm: ArmScores) -> str:
+def condition_b(arm: ArmScores) -> Condition:
+    """(b) the attention arm is better than its `none` arm on the longest bucket after Holm's correction."""
     longest = arm.buckets[-1]
-    low, high = longest.delta_ci or (float("nan"), float("nan"))
-    holm = f", {longest.p_holm:.3f} after Holm's correction" if longest.p_holm is not None else ""
-    gap = f"{longest.delta:+.2f} BLEU (95% interval {low:+.2f} to {high:+.2f}), p={longest.p_value:.3f}{holm}"
-    p = longest.p_holm if longest.p_holm is not None else longest.p_value
-    if p >= ALPHA:
-        outcome = f"not significant at p<{ALPHA}; the difference could be chance."
-    elif longest.delta > 0:
-        outcome = f"significant at p<{ALPHA}: {arm.arm.label} is better on the longest sentences."
-    else:
-        outcome = f"significant at p<{ALPHA}: {arm.baseline} is better on the longest sentences."
-    return f"{arm.arm.label} minus {arm.baseline} on {_words(longest)}: {gap}, {outcome}"
+    holds = longest.delta > 0 and longest.p_holm is not None and longest.p_holm < ALPHA
+    where = f"`{arm.baseline}` on {words(longest)}"
+    if holds:
+        return Condition("b", arm.arm.label, True, f"(b) {arm.arm.label}: better than {where} ({gap(longest)})")
+    text = f"(b) {arm.arm.label}: not better than {where} at p<{ALPHA} after Holm's correction ({gap(longest)})"
+    return Condition("b", arm.arm.label, False, text)
 
 
-def describe_interaction(arm: ArmScores) -> str:
-    found = arm.interaction
-    low, high = found.ci
-    if low > 0:
-        outcome = f"`{arm.baseline}` loses more with length than {arm.arm.label}."
-    elif high < 0:
-        outcome = f"{arm.arm.label} loses more with length than `{arm.baseline}`."
-    else:
-        outcome = "the interval covers 0: no evidence that the two lose differently with length."
-    return (
-        f"Interaction, {arm.arm.label}: drop({arm.baseline}) - drop({arm.arm.label}) = {found.value:+.2f} BLEU "
-        f"(95% interval {low:+.2f} to {high:+.2f}, p={found.p_value:.3f}): {outcome}"
-    )
+def condition_c(arm: ArmScores, none_loses: bool) -> Condition:
+    """(c) the interaction drop(none) - drop(arm) has an interval above 0; when (a) fails, a positive
+    interaction is the arm's own change with length, and the text says so."""
+    label, found = arm.arm.label, arm.interaction
+    if found is None:
+        return Condition(
+            "c", label, False, f"(c) {label}: no interaction measured (no short sources below the longest bucket)"
+        )
+    numbers = f"interaction drop({arm.baseline}) - drop({label}) {found.value:+.2f} {interval(found.ci)}"
+    if found.above_zero:
+        own = "" if none_loses else f", carried by {label}'s own drop of {arm.drop.value:+.2f} {interval(arm.drop.ci)}"
+        return Condition("c", label, True, f"(c) {label}: {numbers}, above 0{own}")
+    if found.below_zero:
+        text = f"(c) {label}: {numbers}, wholly below 0: {label} loses more with length than `{arm.baseline}`"
+        return Condition("c", label, False, text)
+    text = f"(c) {label}: {numbers}, not above 0, so its advantage is not shown to be specific to long sentences"
+    return Condition("c", label, False, text)
 
 
-def verdict(scores: ComparisonScores, min_bleu: float = DEFAULT_MIN_BLEU, notes: Sequence[str] = ()) -> Verdict:
-    """The verdict for one comparison (module docstring); `notes` (e.g. arms still learning fast) are added to
-    the details."""
+def seeds_qualifier(arms: Sequence[ArmScores]) -> str:
+    """' on one training run per arm', ' on one training run for none', or ' over 3 seeds per arm'."""
+    single = [a.arm.label for a in arms if a.seeds < 2]
+    if single and len(single) == len(arms):
+        return " on one training run per arm"
+    if single:
+        return f" on one training run for {', '.join(single)}"
+    counts = sorted({a.seeds for a in arms})
+    return f" over {counts[0]} seeds per arm" if len(counts) == 1 else f" over {counts[0]}-{counts[-1]} seeds per arm"
+
+
+def verdict(scores: ComparisonScores, min_bleu: float = DEFAULT_MIN_BLEU, flags: Sequence[CurveFlag] = ()) -> Verdict:
+    """The verdict for one comparison (module docstring); `flags` are the runs' curve flags."""
     arms = scores.arms
+    labels = {a.arm.label for a in arms}
+    flags = [f for f in flags if f.arm in labels]
+    flagged = [f"Curve: {f.text()}." for f in flags]
     if len(arms[0].buckets) < 2:
         only = arms[0].buckets[0] if arms[0].buckets else None
-        where = f" ({_words(only)})" if only else ""
+        where = f" ({words(only)})" if only else ""
         return Verdict(
             f"Not testable: every test sentence falls into one length bucket{where}, so this test set "
             "cannot show how quality changes with length.",
-            [*notes],
+            flagged,
         )
-    details = [describe_drop(a, min_bleu) for a in arms]
     compared = [a for a in arms if a.baseline is not None]
+    details = [describe_drop(a, min_bleu) for a in arms]
     details += [describe_gap(a) for a in compared]
     details += [describe_interaction(a) for a in compared if a.interaction is not None]
-    details += [*_caveats(scores), *notes]
+    details += [describe_seeds(scores), *caveats(scores), *flagged]
     if not any(a.arm.attention == NO_ATTENTION for a in arms):
         return Verdict(
             "Not testable: no `none` arm among these runs, so attention cannot be compared with the "
@@ -118,93 +149,92 @@ def verdict(scores: ComparisonScores, min_bleu: float = DEFAULT_MIN_BLEU, notes:
         )
     if not compared:
         return Verdict("Not testable: no attention arm among these runs to compare with `none`.", details)
-    return _judge(scores, compared, details, min_bleu)
-
-
-def failed_conditions(arm: ArmScores, baseline: ArmScores, min_bleu: float) -> list[str]:
-    """The conditions `arm` fails, in words; empty when it supports the claim."""
-    if not trained(arm, min_bleu):
-        return [f"not trained enough to judge ({arm.overall.bleu:.2f} BLEU overall, below the floor of {min_bleu:.1f})"]
-    if not trained(baseline, min_bleu):
-        return [
-            f"its `{baseline.arm.label}` arm is not trained enough to judge ({baseline.overall.bleu:.2f} BLEU "
-            f"overall, below the floor of {min_bleu:.1f})"
-        ]
-    longest, failed = arm.buckets[-1], []
-    if not (longest.delta > 0 and longest.p_holm is not None and longest.p_holm < ALPHA):
-        failed.append(
-            f"not better than `{baseline.arm.label}` on {_words(longest)} at p<{ALPHA} after Holm's "
-            f"correction ({longest.delta:+.2f} BLEU, Holm p={longest.p_holm:.3f})"
-        )
-    if arm.interaction is None:
-        failed.append("no interaction measured (no short sources below the longest bucket)")
-    elif not arm.interaction.above_zero:
-        low, high = arm.interaction.ci
-        failed.append(
-            f"interaction interval [{low:+.2f}, {high:+.2f}] not above 0, so its advantage is not shown "
-            "to be specific to long sentences"
-        )
-    return failed
-
-
-def _judge(scores: ComparisonScores, compared: list[ArmScores], details: list[str], min_bleu: float) -> Verdict:
-    by_label = {a.arm.label: a for a in scores.arms}
-    failures = {a.arm.label: failed_conditions(a, by_label[a.baseline], min_bleu) for a in compared}
-    longest, short = compared[0].buckets[-1], compared[0].drop
-    if not any(failures.values()):
+    if all(a.drop is None for a in arms):
         return Verdict(
-            f"Supported: on the longest sentences ({_words(longest)}) every attention arm is better than "
-            f"`none` (p<{ALPHA} after Holm's correction over {len(compared)} arm(s)), and `none` loses more "
-            f"BLEU from {short.short_label} words to {_words(longest)} than each of them (interaction "
-            "intervals above 0).",
+            f"Not testable: no test source of 1-{scores.short_max_words} words lies below the longest bucket "
+            f"({words(arms[0].buckets[-1])}), so no drop with length is measured (--short-max-words).",
             details,
-            True,
         )
+    return _judge(scores, compared, details, min_bleu, flags)
+
+
+def _judge(
+    scores: ComparisonScores,
+    compared: list[ArmScores],
+    details: list[str],
+    min_bleu: float,
+    flags: list[CurveFlag],
+) -> Verdict:
+    by_label = {a.arm.label: a for a in scores.arms}
+    unjudged = [_untrained(a, by_label[a.baseline], min_bleu) for a in compared]
+    unjudged = [u for u in unjudged if u]
     judged = [a for a in compared if trained(a, min_bleu) and trained(by_label[a.baseline], min_bleu)]
-    parts = "; ".join(
-        f"{label}: {', '.join(failed) if failed else 'meets both conditions'}" for label, failed in failures.items()
-    )
+    curves = _curves(flags)
     if not judged:
-        return Verdict(f"Not testable: no attention arm can be judged ({parts}).", details)
-    if all(len(failures[a.arm.label]) == 2 for a in judged):
-        return Verdict(f"Not supported by these runs: {parts}.", details, False)
-    return Verdict(f"Partly supported: {parts}.", details, None)
+        return Verdict(f"Not testable: no attention arm can be judged ({'; '.join(unjudged)}).{curves}", details)
+    bases = [by_label[label] for label in dict.fromkeys(a.baseline for a in judged)]
+    first = [condition_a(b) for b in bases]
+    none_loses = all(c.holds for c in first)
+    second = [condition_b(a) for a in judged]
+    third = [condition_c(a, none_loses) for a in judged]
+    conditions = [*first, *second, *third]
+    holding = [c.text for c in conditions if c.holds]
+    failing = [c.text for c in conditions if not c.holds] + unjudged
+    qualifier = seeds_qualifier(scores.arms)
+    against = [a for a in judged if a.interaction is not None and a.interaction.below_zero]
+    helps = all(c.holds for c in second)
+    if not failing:
+        label, supported = SUPPORTED, True
+        body = "; ".join(holding)
+    elif against:
+        label, supported = NOT_SUPPORTED, False
+        names = ", ".join(a.arm.label for a in against)
+        body = f"{names} loses more with length than `none` (interaction wholly below 0); {_lists(holding, failing)}"
+    elif not none_loses and helps and not any(c.holds for c in third):
+        label, supported = NOT_SUPPORTED, False
+        where = "at every length" if all(_better_everywhere(a) for a in judged) else "on the longest sentences"
+        body = f"attention helps {where}; no length-specific effect shown; {_lists(holding, failing)}"
+    elif all(not b.holds and not c.holds for b, c in zip(second, third)):
+        label, supported = NOT_SUPPORTED, False
+        body = (
+            f"no attention arm is better on the longest sentences or loses less with length; {_lists(holding, failing)}"
+        )
+    else:
+        label, supported = PARTLY, None
+        body = _lists(holding, failing)
+    headline = f"{label}{qualifier}: {body}.{curves}"
+    return Verdict(headline, details, supported, label, conditions, flags)
 
 
-def _caveats(scores: ComparisonScores) -> list[str]:
-    notes = []
-    longest = scores.arms[0].buckets[-1]
-    if longest.n < FEW_SENTENCES:
-        notes.append(f"The longest bucket holds only {longest.n} sentences: its intervals are wide.")
-    if scores.empty_buckets:
-        notes.append(
-            f"No test sentences in bucket(s) {', '.join(scores.empty_buckets)}: they are left out, and "
-            f"the longest bucket here is {longest.label}."
+def _untrained(arm: ArmScores, base: ArmScores, min_bleu: float) -> str | None:
+    if not trained(arm, min_bleu):
+        return (
+            f"{arm.arm.label}: not trained enough to judge ({arm.overall.bleu:.2f} BLEU overall, below the floor "
+            f"of {min_bleu:.1f})"
         )
-    drop = scores.arms[0].drop
-    if drop is not None and drop.short_label != f"1-{scores.short_max_words}":
-        notes.append(
-            f"The short reference slice is {drop.short_label} words: sources of up to "
-            f"{scores.short_max_words} words, cut below the longest bucket ({longest.label})."
+    if not trained(base, min_bleu):
+        return (
+            f"{arm.arm.label}: its `{base.arm.label}` arm is not trained enough to judge ({base.overall.bleu:.2f} "
+            f"BLEU overall, below the floor of {min_bleu:.1f})"
         )
-    spread = [
-        f"{a.arm.label} {min(a.overall.seed_bleus):.2f} to {max(a.overall.seed_bleus):.2f}"
-        for a in scores.arms
-        if len(a.arm.runs) > 1
-    ]
-    if scores.bootstrap == SEEDS_AND_SENTENCES:
-        notes.append(
-            "Intervals and p-values resample each arm's seeds (with replacement), then the test sentences, "
-            f"so they cover the variation between training runs; overall BLEU between seeds: {'; '.join(spread)}."
-        )
-    elif spread:
-        notes.append(
-            "Intervals and p-values resample the test sentences only; between seeds, overall BLEU "
-            f"ranges {'; '.join(spread)}."
-        )
-    if any(len(a.arm.runs) == 1 for a in scores.arms):
-        notes.append(
-            "At least one arm has a single seed: its intervals and p-values cover the sampling of test "
-            "sentences, not the variation between training runs."
-        )
-    return notes
+    return None
+
+
+def _better_everywhere(arm: ArmScores) -> bool:
+    """Better than its `none` arm on every bucket (p < ALPHA, uncorrected)."""
+    return all(b.delta is not None and b.delta > 0 and b.p_value < ALPHA for b in arm.buckets)
+
+
+def _lists(holding: list[str], failing: list[str]) -> str:
+    parts = [f"holds: {'; '.join(holding)}"] if holding else []
+    return "; ".join([*parts, f"fails: {'; '.join(failing)}"] if failing else parts)
+
+
+def _curves(flags: list[CurveFlag]) -> str:
+    """The headline's sentence naming each diverged or still-rising arm, with its numbers."""
+    if not flags:
+        return ""
+    return (
+        f" Curves: {'; '.join(f.text() for f in flags)}. A flagged arm is judged at the checkpoint it was "
+        "tested with, which its curve puts in doubt: it counts toward this verdict only with that said."
+    )

@@ -7,8 +7,10 @@
 - mode: as for training (`attention_nmt.tracking.wandb_settings`): W&B's own settings decide, else offline,
   in which case the run is written to `<report folder>/wandb/offline-run-*` for `wandb sync`.
 - what it holds: per comparison, BLEU against source length as a native W&B line chart (one line per arm, from a
-  table with an `arm` column) beside the PNG, the learning curves, every table of the report under its own key
-  (BLEU per arm, difference to `none`, drop and interaction, chrF, length ratio, example translations, AER),
+  table with an `arm` column that also holds BLEU without the brevity penalty, chrF, their intervals and the
+  length ratio per bucket) beside the PNG, the learning curves, every table of the report under its own key
+  (BLEU per arm, difference to `none`, drop and interaction, the drop decomposed, BLEU without the brevity
+  penalty, chrF, length ratio, example translations, AER),
   the heatmaps and the verdict; the runs table and bleu.csv; the HTML page; and the report folder as an artifact.
 """
 
@@ -20,16 +22,34 @@ from collections.abc import Sequence
 from typing import Any
 
 from attention_nmt.evaluation.bleu import bucket_middles
+from attention_nmt.report.bleu_csv import CSV_COLUMNS, csv_rows
 from attention_nmt.report.build import Report
 from attention_nmt.report.collect import Run
 from attention_nmt.report.scores import ComparisonScores
-from attention_nmt.report.tables import CSV_COLUMNS, csv_rows, runs_table
+from attention_nmt.report.tables import runs_table
 from attention_nmt.tracking.wandb_artifacts import artifact_name
 from attention_nmt.tracking.wandb_settings import effective_mode, wandb_mode
 
 log = logging.getLogger(__name__)
 PROJECT = "attention-nmt"  # conf/logger/wandb.yaml's project, for runs that logged none (tested to agree)
-CHART_COLUMNS = ["arm", "bucket", "lower", "upper", "length", "sentences", "bleu", "ci_low", "ci_high"]
+CHART_COLUMNS = [
+    "arm",
+    "bucket",
+    "lower",
+    "upper",
+    "length",
+    "sentences",
+    "bleu",
+    "ci_low",
+    "ci_high",
+    "bleu_nobp",
+    "bleu_nobp_ci_low",
+    "bleu_nobp_ci_high",
+    "chrf",
+    "chrf_ci_low",
+    "chrf_ci_high",
+    "length_ratio",
+]
 
 
 def shared_setting(runs: Sequence[Run], key: str) -> Any | None:
@@ -43,9 +63,10 @@ def chart_rows(scores: ComparisonScores) -> list[list[Any]]:
     rows = []
     for arm in scores.arms:
         middles = bucket_middles([(b.lower, b.upper) for b in arm.buckets])
-        for bucket, middle in zip(arm.buckets, middles):
+        for b, middle in zip(arm.buckets, middles):
             rows.append(
-                [arm.arm.label, bucket.label, bucket.lower, bucket.upper, middle, bucket.n, bucket.bleu, *bucket.ci]
+                [arm.arm.label, b.label, b.lower, b.upper, middle, b.n, b.bleu, *b.ci, b.nobp, *b.nobp_ci, b.chrf]
+                + [*b.chrf_ci, b.length_ratio]
             )
     return rows
 
