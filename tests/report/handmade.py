@@ -40,8 +40,9 @@ def make_run(
     experiment_name: str = "default",
     max_train_len: int | None = None,
     num_parameters: int = 1000,
+    extra_config: dict[str, Any] | None = None,
 ) -> Path:
-    """A finished run folder for these hypotheses on this test set."""
+    """A finished run folder for these hypotheses on this test set (`extra_config`: more top-level config keys)."""
     lengths, sources, references = test
     folder.mkdir(parents=True, exist_ok=True)
     (folder / ".hydra").mkdir(exist_ok=True)
@@ -54,6 +55,7 @@ def make_run(
         "encoder": {"name": "bigru", "cell": "gru"},
         "data": {"name": data, "max_train_len": max_train_len},
         "paths": {"output_dir": str(folder)},
+        **(extra_config or {}),
     }
     RunResults.from_dict(
         {

@@ -5,6 +5,7 @@ scores them, and writes into `out` (default: `report/` in the multirun folder, o
   bleu_by_length[_<test set>].png/.svg   the figure, one per test set: BLEU, difference to `none` and length
                    ratio by bucket
   learning_curves[_<test set>].png/.svg validation BLEU and loss against updates per arm (runs with csv/metrics.csv)
+  attention_health[_<test set>].png/.svg normalised entropy and largest attention weight against updates per arm
   report.md        verdicts, tables (BLEU with intervals; difference to `none` with p-values; drop with length and
                    interaction test; what each drop is made of; BLEU without the brevity penalty and chrF with
                    intervals; length ratio and brevity penalty; example translations per bucket), runs and method
@@ -25,6 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from attention_nmt.report.attention import aer_table, heatmaps
+from attention_nmt.report.attention_health import CAPTION as HEALTH_CAPTION
+from attention_nmt.report.attention_health import health_figure, health_table, tuned_note
 from attention_nmt.report.bleu_csv import csv_rows, write_csv
 from attention_nmt.report.collect import OK, ReportError, Run, collect, is_run_folder
 from attention_nmt.report.curves import arm_curves, learning_curves_figure
@@ -64,6 +67,7 @@ class Report:
     sections: list[Section]
     figures: dict[str, dict[str, Path]] = field(default_factory=dict)  # comparison name -> {"png", "svg"}
     curve_figures: dict[str, dict[str, Path]] = field(default_factory=dict)  # the same, for learning curves
+    health_figures: dict[str, dict[str, Path]] = field(default_factory=dict)  # the same, for attention health
     files: dict[str, Path] = field(default_factory=dict)  # "markdown", "csv", "runs", "html"
     group: str | None = None  # W&B group: the runs' experiment, else the multirun folder
 
@@ -187,11 +191,20 @@ def build_report(
         tables = _tables(scores)
         if (aer := aer_table(comparison)) is not None:
             tables.append((AER_CAPTION, aer))
+        if (health := health_table(comparison)) is not None:
+            note = tuned_note(comparison)
+            tables.append((HEALTH_CAPTION + (f". {note}" if note else ""), health))
+        health_png = None
+        if (health_fig := health_figure(comparison, comparison.name)) is not None:
+            report.health_figures[comparison.name] = save_figure(health_fig, out / f"attention_health{suffix}")
+            health_png = figure_bytes(health_fig, "png")
         maps = heatmaps(
             comparison, out, "attention" if len(comparisons) == 1 else f"attention_{file_safe(comparison.name)}"
         )
         report.sections.append(
-            Section(scores, verdict(scores, min_bleu, flags), figure_bytes(fig, "png"), tables, maps, curves_png)
+            Section(
+                scores, verdict(scores, min_bleu, flags), figure_bytes(fig, "png"), tables, maps, curves_png, health_png
+            )
         )
         for warning in scores.warnings:
             log.warning(warning)
@@ -231,6 +244,9 @@ def markdown(report: Report, runs_tab: Table, notes: Sequence[str], min_bleu: fl
         if comparison.name in report.curve_figures:
             curves = report.curve_figures[comparison.name]["png"].name
             lines += [f"![Learning curves: validation BLEU and loss against updates]({curves})", ""]
+        if comparison.name in report.health_figures:
+            health = report.health_figures[comparison.name]["png"].name
+            lines += [f"![Attention health: normalised entropy and largest weight against updates]({health})", ""]
         for caption, table in section.tables:
             lines += [f"### {caption}", "", to_markdown(table), ""]
         if section.heatmaps:

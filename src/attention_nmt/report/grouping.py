@@ -6,7 +6,9 @@ paired test. Runs on another test set form another comparison; they are never av
 
 Inside a comparison, an *arm* is every run whose config agrees on all keys except the seed and keys that
 cannot change the translations (paths, loggers, progress bars, devices). So attention none / additive are two
-arms, and so are additive with data.max_train_len=30 and =50; seeds of one arm are averaged.
+arms, and so are additive with data.max_train_len=30 and =50; seeds of one arm are averaged. A value a run read
+from its arm's tuned values (conf/tuned/, e.g. each arm's own learning rate) is part of that arm's recipe and
+does not split arms by itself.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from attention_nmt.report.collect import Run
+from attention_nmt.tracking.tuning import TUNED_KEYS
 
 NO_ATTENTION = "none"
 # Config keys (or prefixes ending in ".") that never make two runs different arms.
@@ -26,6 +29,7 @@ NOT_ARM_KEYS = (
     "callbacks.",
     "logger.",
     "tags",
+    "tuned.",
     "ckpt_path",
     "test",
     "trainer.enable_progress_bar",
@@ -106,6 +110,11 @@ def _is_arm_key(key: str) -> bool:
     return not any(key == k or (k.endswith(".") and key.startswith(k)) for k in NOT_ARM_KEYS)
 
 
+def _tuned(run: Run, key: str) -> bool:
+    """True where the run's value of `key` is its arm's tuned value (conf/tuned/), part of the arm's recipe."""
+    return key in TUNED_KEYS and bool(run.config.get("tuned.command"))
+
+
 def _freeze(value: Any) -> Any:
     return tuple(value) if isinstance(value, list) else value
 
@@ -129,7 +138,10 @@ def make_arms(runs: list[Run]) -> list[Arm]:
     counts). A key only some runs have (an evaluate run has no optim.*) does not split them by itself."""
     keys = sorted({k for run in runs for k in run.config if _is_arm_key(k)})
     differing = [
-        k for k in keys if k == "attention.name" or len({repr(run.config[k]) for run in runs if k in run.config}) > 1
+        k
+        for k in keys
+        if k == "attention.name"
+        or len({repr(run.config[k]) for run in runs if k in run.config and not _tuned(run, k)}) > 1
     ]
     differing.sort(key=lambda k: (k != "attention.name", k))
     groups: dict[tuple, list[Run]] = {}

@@ -38,6 +38,7 @@ class Section:
     tables: list[tuple[str, Table]]  # (caption, table)
     heatmaps: list[Heatmap] = field(default_factory=list)  # attention of a few test sentences per attention arm
     curves_png: bytes | None = None  # learning curves, when the runs logged validations to csv/metrics.csv
+    health_png: bytes | None = None  # attention health against updates, when the runs logged it
 
 
 def method_note(scores: ComparisonScores, min_bleu: float) -> str:
@@ -104,11 +105,10 @@ def section_html(section: Section, min_bleu: float) -> str:
         verdict_html(section.verdict),
         f'<p><img alt="BLEU against source length, {escape(comparison.name)}" src="data:image/png;base64,{image}"></p>',
     ]
-    if section.curves_png is not None:
-        curves = base64.b64encode(section.curves_png).decode("ascii")
-        parts.append(
-            f'<p><img alt="Learning curves, {escape(comparison.name)}" src="data:image/png;base64,{curves}"></p>'
-        )
+    for png, alt in ((section.curves_png, "Learning curves"), (section.health_png, "Attention health")):
+        if png is not None:
+            data = base64.b64encode(png).decode("ascii")
+            parts.append(f'<p><img alt="{alt}, {escape(comparison.name)}" src="data:image/png;base64,{data}"></p>')
     for caption, table in section.tables:
         parts += [f"<h3>{text_html(caption)}</h3>", table_html(table)]
     if section.heatmaps:

@@ -133,8 +133,9 @@ def _media(report: Report) -> dict[str, Any]:
         media[f"{key}/bleu_by_length_chart"] = wandb.plot.line(
             chart, "length", "bleu", stroke="arm", title=f"{name}: BLEU against source length (words), per arm"
         )
-        if (curves := report.curve_figures.get(name)) is not None:
-            media[f"{key}/learning_curves"] = wandb.Image(str(curves["png"]))
+        for figure, figures in (("learning_curves", report.curve_figures), ("attention_health", report.health_figures)):
+            if (saved := figures.get(name)) is not None:
+                media[f"{key}/{figure}"] = wandb.Image(str(saved["png"]))
         for caption, (headers, rows) in section.tables:
             media[f"{key}/{table_key(caption)}"] = wandb.Table(columns=headers, data=rows)
         for heatmap in section.heatmaps:  # one key each: different sizes in one list are drawn distorted
