@@ -58,6 +58,7 @@ def test_report_tables_the_last_validations_health_with_each_arms_recipe(health_
     assert [a.label for a in section.scores.comparison.arms] == ["none", "additive", "multiplicative"]
     [(caption, (headers, rows))] = [(c, t) for c, t in section.tables if c.startswith("Attention health")]
     assert "Tuned values chosen by `python train.py experiment=bottleneck_tune` (2026-12-05" in caption
+    assert "Score scaled_general: Luong et al.'s score divided by sqrt(H), not the paper's equation" in caption
     assert headers[:3] == ["arm", "seeds", "recipe"]
     by_arm = {row[0]: row for row in rows}
     assert by_arm["none"][2:] == ["lr 0.003 (tuned)", "no weights", "no weights", "no weights"]

@@ -74,17 +74,31 @@ def health_table(comparison: Comparison) -> Table | None:
     return headers, table_rows
 
 
-def tuned_note(comparison: Comparison) -> str | None:
-    """Where the tuned values came from (conf/tuned/), when the runs read them."""
-    sources = {
-        (r.config.get("tuned.command"), r.config.get("tuned.date"), r.config.get("tuned.record"))
-        for arm in comparison.arms
-        for r in arm.runs
-        if r.config.get("tuned.command")
-    }
-    if not sources:
-        return None
-    return "; ".join(f"Tuned values chosen by `{c}` ({d}; record: {rec})" for c, d, rec in sorted(sources)) + "."
+def recipe_note(comparison: Comparison) -> str | None:
+    """Where the tuned values came from (conf/tuned/), when the runs read them, and a scaled Luong score named
+    as the departure from the paper's equation it is."""
+    runs = [r for arm in comparison.arms for r in arm.runs]
+    sources = sorted(
+        {
+            (r.config["tuned.command"], r.config.get("tuned.date"), r.config.get("tuned.record"))
+            for r in runs
+            if r.config.get("tuned.command")
+        }
+    )
+    notes = [f"Tuned values chosen by `{c}` ({d}; record: {rec})" for c, d, rec in sources]
+    scaled = sorted(
+        {
+            str(r.config["attention.score"])
+            for r in runs
+            if str(r.config.get("attention.score", "")).startswith("scaled")
+        }
+    )
+    if scaled:
+        notes.append(
+            f"Score {', '.join(scaled)}: Luong et al.'s score divided by sqrt(H), not the paper's equation (the same "
+            "bilinear form with W_a reparametrised; the paper's `general` collapsed to one-hot attention here)"
+        )
+    return ". ".join(notes) + "." if notes else None
 
 
 def health_figure(comparison: Comparison, title: str) -> Figure | None:

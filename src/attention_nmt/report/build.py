@@ -27,7 +27,7 @@ from pathlib import Path
 
 from attention_nmt.report.attention import aer_table, heatmaps
 from attention_nmt.report.attention_health import CAPTION as HEALTH_CAPTION
-from attention_nmt.report.attention_health import health_figure, health_table, tuned_note
+from attention_nmt.report.attention_health import health_figure, health_table, recipe_note
 from attention_nmt.report.bleu_csv import csv_rows, write_csv
 from attention_nmt.report.collect import OK, ReportError, Run, collect, is_run_folder
 from attention_nmt.report.curves import arm_curves, learning_curves_figure
@@ -192,7 +192,7 @@ def build_report(
         if (aer := aer_table(comparison)) is not None:
             tables.append((AER_CAPTION, aer))
         if (health := health_table(comparison)) is not None:
-            note = tuned_note(comparison)
+            note = recipe_note(comparison)
             tables.append((HEALTH_CAPTION + (f". {note}" if note else ""), health))
         health_png = None
         if (health_fig := health_figure(comparison, comparison.name)) is not None:
