@@ -173,7 +173,7 @@ start() {
 
 stop() {
   if alive slurmctld >/dev/null; then  # its own jobs only: this controller knows no others
-    scancel --cluster=$CLUSTER --full --quiet --user="$(id -un)" 2>/dev/null || true
+    scancel --full --quiet --user="$(id -un)" 2>/dev/null || true
     for ((i = 0; i < 40; i++)); do [[ -z $(squeue -h -t R,CG 2>/dev/null) ]] && break; sleep 0.25; done
   fi
   local name pid
