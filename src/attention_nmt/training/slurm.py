@@ -15,10 +15,10 @@ time limit, or a scheduler before preemption) would requeue at once, in the midd
 3. the requeued job (SLURM_RESTART_COUNT >= 1) resumes from its folder's `last.ckpt` (`restart_count`, read by
    `training/resuming.resume_checkpoint`), so it ends as an uninterrupted run would.
 
-Outside `trainer.fit` (data loading, the test pass) the signal goes to submitit's handler unchanged: `last.ckpt` is
-already the newest state. A plain SIGTERM (a scheduler's preemption with PreemptMode=REQUEUE, `scontrol requeue`,
-`scancel`) stops the run the same way and exits 143 without requeueing: SLURM requeues the job or not, and a
-requeued job resumes as in 3.
+Outside `trainer.fit` (data loading, the test pass) the signal goes to submitit's handler unchanged, and the requeued
+job resumes from the newest `last.ckpt` there is (exactly, repeating at most the updates after it). A plain
+SIGTERM (a scheduler's preemption with PreemptMode=REQUEUE, `scontrol requeue`, `scancel`) stops the run the same
+way and exits 143 without requeueing: SLURM requeues the job or not, and a requeued job resumes as in 3.
 """
 
 from __future__ import annotations
