@@ -46,10 +46,20 @@ def test_a_file_from_before_the_version_field_reads_as_version_1():
     assert old.global_step == 2 and old.config["attention"]["name"] == "additive"
 
 
+def test_a_version_2_file_reads_without_a_slurm_job_and_a_new_one_keeps_it(tmp_path):
+    values = dataclasses.asdict(_scored())
+    del values["slurm_job"]
+    (tmp_path / "v2.json").write_text(json.dumps({**values, "version": 2}))
+    assert RunResults.read(tmp_path / "v2.json").slurm_job is None
+    job = {"id": "7_1", "stdout": "/sweep/.submitit/7_1/7_1_0_log.out", "stderr": "/sweep/.submitit/7_1/7_1_0_log.err"}
+    dataclasses.replace(_scored(), slurm_job=job).write(tmp_path / "v3.json")
+    assert RunResults.read(tmp_path / "v3.json").slurm_job == job
+
+
 @pytest.mark.parametrize(
     "change, message",
     [
-        (lambda d: d.update(version=RESULTS_VERSION + 1), "version=3.*newer"),
+        (lambda d: d.update(version=RESULTS_VERSION + 1), f"version={RESULTS_VERSION + 1}.*newer"),
         (lambda d: d.update(bleu_sigature="x"), r"unknown key\(s\) bleu_sigature"),
         (lambda d: d["test"]["buckets"][1].pop("n"), r"test.buckets\[1\]: no `n`"),
         (lambda d: d.pop("test"), "no `test`"),

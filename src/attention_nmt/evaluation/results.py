@@ -4,8 +4,9 @@ table it prints.
 `RunResults` is the one contract between a finished run and everything that reads it: the test pass writes
 it once (rank 0, atomically, last), the report and the tests read it back with `RunResults.read`. Each field
 is documented where it is declared. `version` says which shape a file has: files written before the field
-existed read as version 1, which had the same keys; a file from a newer version is refused by name rather
-than misread. An unknown key is an error too, so a misspelt writer cannot go unnoticed.
+existed read as version 1, which had the same keys; a field added later (`slurm_job`, version 3) reads as its
+default from older files; a file from a newer version is refused by name rather than misread. An unknown key
+is an error too, so a misspelt writer cannot go unnoticed.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from typing import Any
 
 from tabulate import tabulate
 
-RESULTS_VERSION = 2  # 1: results.json written before it carried a version (same keys, no `version`)
+# 1: results.json written before it carried a version (same keys, no `version`); 2: no `slurm_job`; 3: `slurm_job`
+RESULTS_VERSION = 3
 
 
 class ResultsFormatError(ValueError):
@@ -83,6 +85,9 @@ class RunResults:
     checkpoint: str | None = None  # the checkpoint that was tested (train: the best by val/bleu)
     chrf_signature: str | None = None  # sacreBLEU's signature of the chrF above
     wandb: dict[str, Any] | None = None  # the run's W&B run: {"id", "url" (None offline)}; None without W&B
+    # the SLURM job that ran it: {"id", "stdout", "stderr"}, the logs being submitit's files of rank 0 (the job's
+    # print and error output; None for a job submitit did not start); None outside SLURM
+    slurm_job: dict[str, Any] | None = None
     # Train runs only (None for evaluate runs):
     train_time_s: float | None = None  # wall time of trainer.fit in this process (a resumed run: since resuming)
     train_tokens_per_s: float | None = None  # target tokens trained on per second of that time

@@ -29,6 +29,7 @@ from attention_nmt.model.config import (
     MultiplicativeAttentionConfig,
     NoAttentionConfig,
 )
+from attention_nmt.tasks.launcher import register_resolvers as register_launcher_resolvers
 from attention_nmt.tracking.tuning import TunedConfig
 from attention_nmt.training.optim import OptimConfig
 
@@ -169,8 +170,10 @@ def seed_list(first: int, count: int) -> str:
 
 def register_configs() -> None:
     """Register every schema in Hydra's ConfigStore (at the top level, named by `schema_name`, so they are not
-    offered as group options) and the `seed_list` resolver the experiment configs' sweeps use."""
+    offered as group options), the `seed_list` resolver the experiment configs' sweeps use and the SLURM
+    launcher's resolvers (tasks/launcher.py)."""
     OmegaConf.register_new_resolver("seed_list", seed_list, replace=True)
+    register_launcher_resolvers()
     cs = ConfigStore.instance()
     cs.store(name="train_schema", node=TrainConfig)
     cs.store(name="evaluate_schema", node=EvaluateConfig)

@@ -25,6 +25,7 @@ from attention_nmt.tracking.wandb_logger import finish_wandb, wandb_reference
 from attention_nmt.training.distributed import distributed_job
 from attention_nmt.training.module import TranslationModule
 from attention_nmt.training.resuming import resume_checkpoint, stops_reported
+from attention_nmt.training.slurm import slurm_job
 from attention_nmt.training.trainer import make_trainer
 
 log = logging.getLogger(__name__)
@@ -70,6 +71,7 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
         config=to_plain(cfg),
         num_train_pairs=len(datamodule.splits["train"]),
         num_filtered=datamodule.num_filtered,
+        slurm_job=slurm_job(),  # the job's id and log files, under hydra/launcher=slurm
     )
     trainer = make_trainer(cfg.trainer, cfg.callbacks, cfg.logger, run_dir, task_callbacks=[writer])
     for logger in trainer.loggers:

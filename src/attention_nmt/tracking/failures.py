@@ -4,8 +4,9 @@
 an exception raised by a job, so the other jobs of a multirun still run, and the basic sweeper re-raises
 the first failure after the batch, so the process exits non-zero. This callback adds what a user (or
 report.py) needs afterwards: for every failed job a `failed.json` (error type, message, traceback,
-overrides, job number, time), written atomically; a job that later succeeds in the same folder removes
-its stale record. In a multirun, `failures.json` in the sweep folder lists every failed job; it is
+overrides, job number, time; under SLURM the job's id and log files), written atomically; a job that later
+succeeds in the same folder removes its stale record. In a multirun, `failures.json` in the sweep folder lists
+every failed job; it is
 rebuilt after each job (under a `filelock` lock, so concurrent jobs of a parallel launcher cannot lose an
 entry), because Hydra skips `on_multirun_end` when a job has failed.
 
@@ -31,6 +32,7 @@ from omegaconf import DictConfig
 
 from attention_nmt.evaluation.results import write_text_atomically
 from attention_nmt.tracking.user_errors import original_error
+from attention_nmt.training.slurm import slurm_job
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +46,8 @@ def write_json_atomically(path: Path, data: Any) -> None:
 
 
 def failure_record(error: BaseException, overrides: list[str], job: dict[str, Any]) -> dict[str, Any]:
-    """What failed.json holds for one failed job."""
+    """What failed.json holds for one failed job (`slurm_job`: {"id", "stdout", "stderr"} as in results.json,
+    None outside SLURM)."""
     return {
         "status": "failed",
         "error": type(error).__name__,
@@ -52,6 +55,7 @@ def failure_record(error: BaseException, overrides: list[str], job: dict[str, An
         "traceback": "".join(traceback.format_exception(error)),
         "overrides": list(overrides),
         "job": job,
+        "slurm_job": slurm_job(),
         "time": datetime.datetime.now().isoformat(timespec="seconds"),
     }
 
@@ -101,6 +105,7 @@ def summarize_sweep(sweep_dir: Path) -> list[dict[str, Any]]:
                     "overrides": record["overrides"],
                     "error": record["error"],
                     "message": record["message"],
+                    "slurm_job": record.get("slurm_job"),  # the SLURM job's id and log files (older records: none)
                 }
             )
         summary = sweep_dir / SWEEP_FAILURES

@@ -1,8 +1,10 @@
 """Starting, resuming and stopping a training run: which checkpoint to resume from, and how a stop is reported.
 
 * `resume_checkpoint` turns `ckpt_path=` / `resume=true` into the checkpoint to resume from, and refuses
-  to start a fresh run in a folder that already holds one (two runs never share a folder by accident).
-* `stops_reported` wraps `trainer.fit`: a SIGTERM stop exits with status 143 and says how to resume; a
+  to start a fresh run in a folder that already holds one (two runs never share a folder by accident). A
+  SLURM job that was requeued resumes as with `resume=true` (training/slurm.py).
+* `stops_reported` wraps `trainer.fit`: a SIGTERM stop exits with status 143 and says how to resume (in a
+  submitit job, its preemption signal stops the same way and submitit requeues the job); a
   loss that became NaN/inf raises `TrainingDivergedError` naming the step and the last good checkpoint;
   a checkpoint that holds more than tensors and plain data (refused by `weights_only=True` loading, so
   nothing in it ran) is a `ConfigError` naming the file.
@@ -23,6 +25,7 @@ from hydra.types import RunMode
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
 from attention_nmt.errors import ConfigError, TrainingDivergedError
+from attention_nmt.training.slurm import PreemptionStop, restart_count
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +45,8 @@ def resume_checkpoint(run_dir: Path, ckpt_path: str | None, resume: bool) -> str
         ckpt_path: `ckpt_path=` from the config: resume from this file.
         resume: `resume=true`: resume from `run_dir/checkpoints/last.ckpt`. In a multirun a job whose
             folder has no checkpoint yet starts fresh, so a whole sweep can be resumed with one command.
+            A requeued SLURM job (SLURM_RESTART_COUNT >= 1) resumes so too, and starts fresh when
+            it had written no checkpoint.
 
     Raises:
         ConfigError: The named checkpoint does not exist, or a fresh run would write into a folder
@@ -55,17 +60,19 @@ def resume_checkpoint(run_dir: Path, ckpt_path: str | None, resume: bool) -> str
             )
         return ckpt_path
     last = run_dir / LAST
-    if resume:
+    requeued = restart_count()
+    if resume or requeued:
+        why = "resume=true" if resume else f"SLURM requeued this job (restart {requeued})"
         if last.is_file():
-            log.info("resume=true: resuming from %s", last)
+            log.info("%s: resuming from %s", why, last)
             return str(last)
-        if not _in_multirun():
+        if not (requeued or _in_multirun()):
             raise ConfigError(
                 f"resume=true: {last} does not exist. Give the folder of the run to resume with "
                 "hydra.run.dir=<run folder> (it holds checkpoints/last.ckpt), or drop resume=true "
                 "to start a new run."
             )
-        log.info("resume=true: %s has no checkpoint yet; this job starts from scratch", run_dir)
+        log.info("%s: %s has no checkpoint yet; this job starts from scratch", why, run_dir)
         return None
     used = sorted(p.name for p in (run_dir / "checkpoints").glob("*.ckpt")) + [
         name for name in ("results.json", "hypotheses.tsv") if (run_dir / name).exists()
@@ -96,13 +103,24 @@ def _finite_weights(path: str) -> bool:
 
 @contextmanager
 def stops_reported(trainer: L.Trainer, run_dir: Path, ckpt_path: str | None = None) -> Iterator[None]:
-    """Around `trainer.fit`: turn a SIGTERM stop, a non-finite loss and an unsafe checkpoint into clear errors."""
+    """Around `trainer.fit`: turn a SIGTERM stop, a non-finite loss and an unsafe checkpoint into clear errors; in a
+    submitit job, a preemption signal stops training as SIGTERM does and submitit then requeues the job."""
+    preemption = PreemptionStop()
+    preemption.install()
     try:
         yield
     except pickle.UnpicklingError as unsafe:
         raise ConfigError(unsafe_checkpoint_message(ckpt_path, unsafe)) from unsafe
     except SIGTERMException as stop:
         checkpoint = last_good_checkpoint(trainer)
+        if preemption.received:
+            log.warning(
+                "Preempted at global step %d; checkpoint %s. The requeued job resumes from it.",
+                trainer.global_step,
+                checkpoint or "(none written)",
+            )
+            preemption.requeue()  # ends the process, except in DDP ranks other than 0 (they end below)
+            raise SystemExit(SIGTERM_EXIT_STATUS) from stop
         log.error(
             "Stopped by SIGTERM at global step %d; checkpoint %s. Resume with the same command plus "
             "resume=true hydra.run.dir=%s",
@@ -123,6 +141,10 @@ def stops_reported(trainer: L.Trainer, run_dir: Path, ckpt_path: str | None = No
         raise TrainingDivergedError(
             f"{what}. {where}; no results were written. Lower optim.lr or check the data, then start a new run."
         ) from diverged
+    finally:
+        preemption.restore()
+    if preemption.received:  # the signal came as training ended: requeue all the same, before the job is killed
+        preemption.requeue()
 
 
 def unsafe_checkpoint_message(ckpt_path: str | None, error: BaseException) -> str:

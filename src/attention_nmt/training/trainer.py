@@ -12,6 +12,7 @@ from hydra.utils import instantiate
 from lightning.pytorch.callbacks import Callback, ProgressBar
 
 from attention_nmt.training.distributed import OwnMetricStates, resolve_strategy
+from attention_nmt.training.slurm import cluster_plugins
 
 
 def make_trainer(
@@ -30,4 +31,10 @@ def make_trainer(
     made_loggers = [instantiate(c) for c in loggers.values() if c is not None]
     kwargs = asdict(trainer_cfg)
     kwargs["strategy"] = resolve_strategy(kwargs["strategy"])  # Hydra-aware `ddp` (attention_nmt.training.distributed)
-    return L.Trainer(**kwargs, callbacks=made_callbacks, logger=made_loggers or False, default_root_dir=str(run_dir))
+    return L.Trainer(
+        **kwargs,
+        callbacks=made_callbacks,
+        logger=made_loggers or False,
+        default_root_dir=str(run_dir),
+        plugins=cluster_plugins(),  # under SLURM: ranks from SLURM, requeueing left to submitit (training/slurm.py)
+    )
