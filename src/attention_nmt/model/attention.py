@@ -9,9 +9,10 @@
   scaled_dot h_t^T h_s / sqrt(H). The scaling is not Luong's: it is Vaswani et al. 2017's remedy (eq. 1) for
   dot products whose spread grows with the state size and saturate the softmax.
 
-The base class owns masking, the softmax (in fp32) and the weighted sum; subclasses supply the key
-projection (done once per sentence, in `memory`) and `score`. Shapes: B batch, T query steps (1 while
-decoding step by step), S source length, D encoder output size, Q query size, A attention size.
+The base class owns masking, the softmax (in fp32, or float64 for float64 scores) and the weighted sum;
+subclasses supply the key projection (done once per sentence, in `memory`) and `score`. Shapes: B batch,
+T query steps (1 while decoding step by step), S source length, D encoder output size, Q query size,
+A attention size.
 """
 
 from __future__ import annotations
@@ -56,17 +57,23 @@ class Memory(NamedTuple):
         return Memory(*(t.index_select(0, index) for t in self))
 
 
+def softmax_dtype(dtype: torch.dtype) -> torch.dtype:
+    """The softmax's precision: fp32 for fp32 and below (bf16/fp16 under mixed precision), float64 for float64."""
+    return torch.promote_types(dtype, torch.float32)
+
+
 def masked_softmax(scores: Tensor, mask: Tensor) -> Tensor:
-    """alpha = softmax of `scores` over the last dimension, in fp32 (also under mixed precision), exactly 0
-    where `mask` (broadcast to the scores) is False."""
-    return torch.softmax(scores.float().masked_fill(~mask, torch.finfo(torch.float32).min), dim=-1)
+    """alpha = softmax of `scores` over the last dimension, in `softmax_dtype` (fp32 also under mixed precision),
+    exactly 0 where `mask` (broadcast to the scores) is False."""
+    dtype = softmax_dtype(scores.dtype)
+    return torch.softmax(scores.to(dtype).masked_fill(~mask, torch.finfo(dtype).min), dim=-1)
 
 
 def softmax_backward(alpha: Tensor, d_alpha: Tensor) -> Tensor:
-    """dL/de for alpha = `masked_softmax`(e) given dL/dalpha, computed as autograd does (in fp32, with torch's
-    own softmax backward kernel), in alpha's dtype; 0 where alpha is 0 (padding)."""
-    alpha32 = alpha.float()
-    return torch.ops.aten._softmax_backward_data(d_alpha.float(), alpha32, -1, torch.float32).to(alpha.dtype)
+    """dL/de for alpha = `masked_softmax`(e) given dL/dalpha, computed as autograd does (in `softmax_dtype`,
+    with torch's own softmax backward kernel), in alpha's dtype; 0 where alpha is 0 (padding)."""
+    dtype = softmax_dtype(alpha.dtype)
+    return torch.ops.aten._softmax_backward_data(d_alpha.to(dtype), alpha.to(dtype), -1, dtype).to(alpha.dtype)
 
 
 class Attention(nn.Module):

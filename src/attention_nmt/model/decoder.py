@@ -198,7 +198,8 @@ class Decoder(nn.Module):
             pre_output, state, weights = self._scan_steps(embedded, state, memory)
         else:
             pre_output, state, weights = self._scan_whole(embedded, state, memory)
-        return self.output_layer(self.dropout(pre_output)), state, weights
+        # contiguous: dropout draws its mask in memory order, so every path drops the same (batch, step) positions
+        return self.output_layer(self.dropout(pre_output.contiguous())), state, weights
 
     def _reference(
         self, embedded: Tensor, state: DecoderState, memory: Memory, stepwise: bool

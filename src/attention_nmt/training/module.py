@@ -29,6 +29,7 @@ from attention_nmt.evaluation.bleu import BucketedBLEU
 from attention_nmt.model.config import AttentionConfig, DecodingConfig, EncoderConfig, ModelConfig
 from attention_nmt.model.search import Hypothesis, search
 from attention_nmt.model.seq2seq import build_model, count_parameters, token_loss
+from attention_nmt.model.workspace import release_workspaces
 from attention_nmt.stored_config import as_typed, stored
 from attention_nmt.training.optim import OptimConfig
 
@@ -111,6 +112,12 @@ class TranslationModule(L.LightningModule):
         # Lightning calls this after backward and before it clips, so this is the raw gradient norm.
         if self.global_step % self.trainer.log_every_n_steps == 0:
             self.log("train/grad_norm", grad_norm(self.model, norm_type=2)["grad_2.0_norm_total"])
+
+    def on_validation_start(self) -> None:
+        release_workspaces()  # the fused loops' buffers are idle until training resumes
+
+    def on_train_end(self) -> None:
+        release_workspaces()  # not kept resident through testing
 
     def configure_optimizers(self) -> dict[str, Any]:
         return self.optim_cfg.build(self.model.parameters())
