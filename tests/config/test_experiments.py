@@ -12,6 +12,7 @@ from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
 from attention_nmt.errors import ConfigError
+from attention_nmt.model.arms import arm_names
 from attention_nmt.tasks.config import seed_list
 from attention_nmt.tasks.train import train
 from tests.conftest import CONF_DIR, ROOT, TINY, compose_config, first_loss_is_a_uniform_guess, run_script
@@ -23,16 +24,17 @@ RUNS = [(e, None) for e in EXPERIMENTS] + [
     pytest.param("bahdanau2014", "bahdanau2014_paper", marks=pytest.mark.slow),
     pytest.param("luong2015", "luong2015_paper", marks=pytest.mark.slow),
 ]
+ARMS = arm_names()  # every registered arm (model/arms/), `none` first
 # What each experiment sweeps besides the seed.
 SWEEPS = {
-    "bottleneck": {"attention": ["none", "additive", "multiplicative"]},
-    "bottleneck_long": {"attention": ["none", "additive", "multiplicative"]},
-    "bottleneck_synthetic": {"attention": ["none", "additive", "multiplicative"]},
-    "length_generalisation": {"attention": ["none", "additive", "multiplicative"]},
+    "bottleneck": {"attention": ARMS},
+    "bottleneck_long": {"attention": ARMS},
+    "bottleneck_synthetic": {"attention": ARMS},
+    "length_generalisation": {"attention": ARMS},
     "bahdanau2014": {"attention": ["none", "additive"], "data.max_train_len": ["30", "50"]},
     "luong2015": {"attention.score": ["dot", "general"], "attention.input_feeding": ["true", "false"]},
     "bottleneck_tune": {  # an Optuna grid, one seed: every arm gets the same 8 learning rates
-        "attention": ["none", "additive", "multiplicative"],
+        "attention": ARMS,
         "optim.lr": ["0.0005", "0.00075", "0.001", "0.0015", "0.002", "0.003", "0.005", "0.008"],
     },
 }
@@ -117,11 +119,11 @@ def test_experiment_multirun_launches_every_arm_and_seed_then_writes_the_report(
     jobs = sorted(p.name for p in Path(tmp_path, "multirun").iterdir() if p.is_dir())
     assert jobs == [
         f"{i}_{arm}_bigru_synthetic_reverse_map_s{seed}"
-        for i, (arm, seed) in enumerate(itertools.product(["none", "additive", "multiplicative"], [1234, 1235]))
+        for i, (arm, seed) in enumerate(itertools.product(ARMS, [1234, 1235]))
     ] + ["report"]
     with open(tmp_path / "multirun" / "report" / "bleu.csv", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
     assert {(r["arm"], r["runs"], r["seeds"]) for r in rows if r["slice"] == "all"} == {
-        (arm, "2", "1234;1235") for arm in ("none", "additive", "multiplicative")
+        (arm, "2", "1234;1235") for arm in ARMS
     }
     assert "Report: " in done.stderr + done.stdout

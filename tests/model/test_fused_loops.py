@@ -8,7 +8,7 @@ import torch.nn.functional as F
 from attention_nmt.model import additive_scan as additive_module
 from attention_nmt.model.encoder import Cell
 from attention_nmt.model.workspace import WorkspaceReusedError
-from tests.model.arms import SPECIALS, TRG_VOCAB, make_model, padded_batch
+from tests.model.arms import SPECIALS, TRG_VOCAB, fits, make_model, padded_batch
 
 FUSED = ["additive", "general+feed", "scaled_dot+feed"]
 
@@ -30,7 +30,7 @@ def _everything_loss(model, src, lengths, trg, stepwise, seed=3):
 
 @pytest.mark.parametrize("arm", FUSED)
 def test_fused_loop_gradients_through_weights_and_final_state_equal_the_step_loop(arm):
-    model = make_model(arm, Cell.gru, bidirectional="dot" not in arm).double()
+    model = make_model(arm, Cell.gru, bidirectional=fits(arm, True)).double()
     src, lengths = padded_batch([7, 4, 1, 6])
     trg = torch.randint(4, TRG_VOCAB, (4, 5))
     fast_loss, fast_grads = _everything_loss(model, src, lengths, trg, stepwise=False)
@@ -82,7 +82,7 @@ def test_workspace_grows_and_is_reused_between_steps():
 
 @pytest.mark.parametrize("arm", FUSED)
 def test_fused_loops_under_bf16_autocast_train_close_to_fp32(arm):
-    model = make_model(arm, Cell.gru, bidirectional="dot" not in arm)
+    model = make_model(arm, Cell.gru, bidirectional=fits(arm, True))
     src, lengths = padded_batch([7, 4, 1])
     trg = torch.randint(4, TRG_VOCAB, (3, 5))
     reference, _ = model(src, lengths, trg)
@@ -101,7 +101,7 @@ SHAPES = [([7, 4, 1, 6], 5), ([5], 4), ([5], 1), ([7, 1, 3], 1)]
 @pytest.mark.parametrize("lengths,steps", SHAPES, ids=["B4T5", "B1T4", "B1T1", "B3T1"])
 @pytest.mark.parametrize("arm", FUSED)
 def test_fused_loop_equals_the_step_loop_for_one_sentence_and_one_step(arm, lengths, steps):
-    model = make_model(arm, Cell.gru, bidirectional="dot" not in arm).double()
+    model = make_model(arm, Cell.gru, bidirectional=fits(arm, True)).double()
     src, src_lengths = padded_batch(lengths)
     trg = torch.randint(4, TRG_VOCAB, (len(lengths), steps), generator=torch.Generator().manual_seed(5))
     fast_loss, fast_grads = _everything_loss(model, src, src_lengths, trg, stepwise=False)
@@ -114,7 +114,7 @@ def test_fused_loop_equals_the_step_loop_for_one_sentence_and_one_step(arm, leng
 def test_fast_path_equals_the_step_loop_under_dropout(arm):
     """With dropout on, both paths draw the same masks at the same (batch, step) positions: the same loss and
     gradients in training mode."""
-    model = make_model(arm, Cell.gru, bidirectional="dot" not in arm).double()
+    model = make_model(arm, Cell.gru, bidirectional=fits(arm, True)).double()
     for module in model.modules():
         if isinstance(module, torch.nn.Dropout):
             module.p = 0.3

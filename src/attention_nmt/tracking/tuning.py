@@ -29,8 +29,9 @@ from typing import Any
 
 import yaml
 from hydra.experimental.callback import Callback
-from omegaconf import MISSING, DictConfig
+from omegaconf import MISSING, DictConfig, OmegaConf
 
+from attention_nmt.errors import ConfigError
 from attention_nmt.evaluation.results import write_text_atomically
 
 log = logging.getLogger(__name__)
@@ -53,6 +54,28 @@ class TunedConfig:
     record: str = MISSING  # where its record (tuning.md, every trial) is committed
     selection: str = "best validation BLEU of each arm (val/bleu_best); the test split is never decoded"
     arms: dict[str, TunedArm] = field(default_factory=dict)
+
+
+def check_tuned(cfg: DictConfig) -> None:
+    """A recipe that trains every arm at its tuned values (conf/tuned/) has them for this run's arm, unless the
+    command line sets the value itself: else a `ConfigError` naming `tuned.arms.<arm>` and what to do."""
+    tuned, arm = OmegaConf.select(cfg, "tuned"), cfg.attention.name
+    if tuned is None or arm in tuned.arms:
+        return
+    reading = [key for key in TUNED_KEYS if OmegaConf.is_interpolation(*_parent_and_leaf(cfg, key))]
+    if reading:
+        raise ConfigError(
+            f"tuned.arms.{arm}: conf/tuned/ has no tuned values for attention={arm} (it has "
+            f"{', '.join(tuned.arms) or 'none'}), and this recipe trains every arm at its own tuned "
+            f"{', '.join(reading)}. Give the arm the same tuning budget as the others (python train.py "
+            "experiment=bottleneck_tune, then copy the sweep's tuned.yaml to conf/tuned/bottleneck.yaml), or "
+            f"set {reading[0]}=<value> on the command line."
+        )
+
+
+def _parent_and_leaf(cfg: DictConfig, key: str) -> tuple[DictConfig, str]:
+    parent, _, leaf = key.rpartition(".")
+    return (OmegaConf.select(cfg, parent) if parent else cfg), leaf
 
 
 @dataclass

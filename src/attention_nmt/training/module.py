@@ -26,7 +26,9 @@ from attention_nmt.evaluation.aer import corpus_aer
 from attention_nmt.evaluation.attention_health import AttentionHealth, recorded_scores
 from attention_nmt.evaluation.attention_record import sentence_aer
 from attention_nmt.evaluation.bleu import BucketedBLEU
-from attention_nmt.model.config import AttentionConfig, DecodingConfig, EncoderConfig, ModelConfig
+from attention_nmt.model.arms import stored_arm
+from attention_nmt.model.attention import AttentionConfig
+from attention_nmt.model.config import DecodingConfig, EncoderConfig, ModelConfig
 from attention_nmt.model.search import Hypothesis, search
 from attention_nmt.model.seq2seq import build_model, count_parameters, token_loss
 from attention_nmt.model.workspace import release_workspaces
@@ -71,7 +73,7 @@ class TranslationModule(L.LightningModule):
         self.model = build_model(
             as_typed(model, ModelConfig),
             as_typed(encoder, EncoderConfig),
-            as_typed(attention, AttentionConfig),
+            attention if isinstance(attention, AttentionConfig) else stored_arm(attention),
             src_vocab_size,
             trg_vocab_size,
             SPECIAL_IDS,
