@@ -8,6 +8,9 @@ no `WANDB_MODE`, no mode in a settings file and no credentials, where W&B's own 
 to ask for a login; this project then runs offline, writing `<run folder>/wandb/offline-run-*` for `wandb sync`.
 
 `TrackedWandbLogger` is Lightning's `WandbLogger` with this project's conventions:
+- files: every file of the run in `<run folder>/wandb/`, also from a rank that `ddp_spawn` started (which
+  joins the run through `wandb._attach` and would otherwise put its media under `./wandb` of the working
+  directory, outside the run folder and outside what `wandb sync` uploads).
 - group: the experiment name, else the Hydra multirun folder, so a sweep's jobs sit together; job_type
   says train / evaluate / report; tags are the attention arm, encoder and dataset.
 - config: flattened to dotted keys (`attention.name`, `data.max_train_len`, `seed`) so the run table can
@@ -21,7 +24,7 @@ Private parts, each behind one named function so that an upgrade that renames th
 else: `pending_init` (the keyword arguments the logger will pass to `wandb.init`: a run is named and tagged
 from its config before it starts, and Lightning has no public setter for that); `started_run` / `forget_run`
 (the run if it has started: the public `experiment` property would start a run just to finish it, and a
-multirun's next job must not reuse the finished one);
+multirun's next job must not reuse the finished one); `attach_id` (the run a spawned rank joins);
 `wandb_settings` (W&B's settings as W&B resolves them, the way its own `wandb offline` command reads them: the
 public `wandb.setup()` would also start W&B's service process, and name it in `WANDB_SERVICE`, which every
 child process inherits, just to read one setting).
@@ -91,6 +94,11 @@ def started_run(logger: WandbLogger) -> Any | None:
 def forget_run(logger: WandbLogger) -> None:
     """Drop the logger's (finished) run, so nothing logs into it again."""
     logger._experiment = None
+
+
+def attach_id(logger: WandbLogger) -> str | None:
+    """The run a rank started by `ddp_spawn` joins (the pickled logger carries it), or None."""
+    return getattr(logger, "_attach_id", None)
 
 
 def wandb_settings() -> Any:
@@ -206,6 +214,12 @@ class TrackedWandbLogger(WandbLogger):
     @property
     def experiment(self) -> Any:
         """The W&B run (started on first use), its metrics declared (METRIC_SUMMARIES) once."""
+        if started_run(self) is None and attach_id(self) is not None and rank_zero_only.rank == 0:
+            import wandb
+
+            # A rank started by ddp_spawn joins the parent's run with this process's own W&B settings, whose
+            # root is the working directory: root them in the run folder, where the run itself writes.
+            wandb.setup(wandb.Settings(root_dir=self.save_dir))
         run = super().experiment
         if not self._metrics_declared and started_run(self) is not None:
             declare_metrics(run)
