@@ -46,10 +46,45 @@ def test_a_file_from_before_the_version_field_reads_as_version_1():
     assert old.global_step == 2 and old.config["attention"]["name"] == "additive"
 
 
+def test_paths_are_stored_relative_to_the_run_folder_and_read_back_from_where_it_is_now(tmp_path):
+    run = tmp_path / "outputs" / "run"
+    results = dataclasses.replace(
+        _scored(),
+        checkpoint=str(run / "checkpoints" / "best.ckpt"),
+        config={"paths": {"output_dir": str(run), "cache_dir": "outputs/.cache"}, "data": {"path": "/data/a.tsv"}},
+    )
+    (run / "checkpoints").mkdir(parents=True)
+    results.write(run / "results.json")
+    stored = json.loads((run / "results.json").read_text())
+    assert stored["checkpoint"] == "checkpoints/best.ckpt" and stored["config"]["paths"]["output_dir"] == "."
+    assert stored["config"]["paths"]["cache_dir"] == "outputs/.cache"  # not a path inside the run: as given
+    assert stored["config"]["data"]["path"] == "/data/a.tsv"
+    moved = (tmp_path / "elsewhere").resolve()
+    (tmp_path / "outputs").rename(moved)  # a moved (or cloned) run folder
+    again = RunResults.read(moved / "run" / "results.json")
+    assert again.checkpoint == str(moved / "run" / "checkpoints" / "best.ckpt")
+
+
+def test_a_checkpoint_outside_the_run_folder_is_stored_relative_to_it_too(tmp_path):
+    evaluation = dataclasses.replace(_scored(), checkpoint=str(tmp_path / "train" / "checkpoints" / "last.ckpt"))
+    (tmp_path / "eval").mkdir()
+    evaluation.write(tmp_path / "eval" / "results.json")
+    assert json.loads((tmp_path / "eval" / "results.json").read_text())["checkpoint"] == (
+        "../train/checkpoints/last.ckpt"
+    )
+    assert RunResults.read(tmp_path / "eval" / "results.json").checkpoint == evaluation.checkpoint
+
+
+def test_a_version_2_file_keeps_its_absolute_checkpoint(tmp_path):
+    values = {**dataclasses.asdict(_scored()), "version": 2, "checkpoint": "/elsewhere/checkpoints/best.ckpt"}
+    (tmp_path / "results.json").write_text(json.dumps(values))
+    assert RunResults.read(tmp_path / "results.json").checkpoint == "/elsewhere/checkpoints/best.ckpt"
+
+
 @pytest.mark.parametrize(
     "change, message",
     [
-        (lambda d: d.update(version=RESULTS_VERSION + 1), "version=3.*newer"),
+        (lambda d: d.update(version=RESULTS_VERSION + 1), f"version={RESULTS_VERSION + 1}.*newer"),
         (lambda d: d.update(bleu_sigature="x"), r"unknown key\(s\) bleu_sigature"),
         (lambda d: d["test"]["buckets"][1].pop("n"), r"test.buckets\[1\]: no `n`"),
         (lambda d: d.pop("test"), "no `test`"),
@@ -71,3 +106,20 @@ def test_a_truncated_file_is_refused_as_not_json(tmp_path):
     path.write_text('{"test": {"bleu": 1')
     with pytest.raises(ResultsFormatError, match="not JSON"):
         RunResults.read(path)
+
+
+def _absolute_paths(value) -> list[str]:
+    if isinstance(value, dict):
+        return [p for v in value.values() for p in _absolute_paths(v)]
+    if isinstance(value, list):
+        return [p for v in value for p in _absolute_paths(v)]
+    return [value] if isinstance(value, str) and value.startswith("/") else []
+
+
+def test_the_committed_reference_runs_name_no_path_of_the_machine_that_trained_them():
+    files = sorted((Path(__file__).resolve().parents[2] / "outputs" / "reference").glob("*/*/results.json"))
+    assert files
+    for path in files:
+        assert _absolute_paths(json.loads(path.read_text())) == [], path
+        results = RunResults.read(path)
+        assert results.checkpoint == str(path.parent / "checkpoints" / Path(results.checkpoint).name)
