@@ -95,12 +95,12 @@ def _compose(*overrides: str, hydra: bool = False):
 
 
 def test_a_registered_arm_joins_every_list_of_arms(toy_conf):
-    assert arm_names() == ["none", "additive", "multiplicative", "toy"]
+    assert "toy" in arm_names() and {"none", "additive", "multiplicative"} < set(arm_names())
     for experiment in ("bottleneck", "bottleneck_synthetic", "bottleneck_long", "length_generalisation"):
         params = _compose(f"experiment={experiment}", toy_conf, hydra=True).hydra.sweeper.params
         assert params.attention.split(",") == arm_names()
     tune = _compose("experiment=bottleneck_tune", toy_conf, hydra=True).hydra.sweeper
-    assert tune.params.attention == "choice(none,additive,multiplicative,toy)" and tune.n_trials >= 4 * 8
+    assert tune.params.attention == f"choice({','.join(arm_names())})" and tune.n_trials >= len(arm_names()) * 8
     assert load_sweep(ROOT / "sweeps" / "bottleneck.yaml")["parameters"]["attention"]["values"] == arm_names()
     matrix = arm_matrix(toy_conf)  # the model tests' matrix (tests/model/arms.py)
     assert type(matrix["toy"]) is ToyAttentionConfig and matrix["toy"].temperature == 3.0  # as its YAML says

@@ -18,6 +18,7 @@ from omegaconf import OmegaConf
 from attention_nmt.errors import ConfigError
 from attention_nmt.model.arms import arm_names
 from attention_nmt.tracking.sweeps import fixed_arguments, hydra_value, load_sweep, main, multirun_command
+from attention_nmt.tracking.tuning import check_tuned, missing_tuned
 from tests.conftest import TINY, compose_config
 from tests.tracking.offline_runs import offline_runs
 
@@ -72,6 +73,10 @@ def test_every_combination_composes_into_a_valid_config(path, tmp_path, cache_di
     for combo in combinations(sweep):
         overrides = [f"{k}={hydra_value(v)}" for k, v in combo.items()] + fixed_arguments(sweep)
         cfg = compose_config("train", overrides, tmp_path, cache_dir)
+        if missing_tuned(cfg):  # a new arm in a recipe that trains every arm at its tuned values: named
+            with pytest.raises(ConfigError, match=rf"tuned\.arms\.{cfg.attention.name}: "):
+                check_tuned(cfg)
+            continue
         OmegaConf.to_object(cfg)  # the typed schema's checks
         for key, value in combo.items():
             node = OmegaConf.select(cfg, key)

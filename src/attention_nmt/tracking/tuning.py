@@ -56,13 +56,18 @@ class TunedConfig:
     arms: dict[str, TunedArm] = field(default_factory=dict)
 
 
+def missing_tuned(cfg: DictConfig) -> list[str]:
+    """The keys (`optim.lr`) that would read tuned values (conf/tuned/) this run's arm does not have: a new arm
+    in a recipe that trains every arm at its tuned values, unless the command line sets the key itself."""
+    tuned = OmegaConf.select(cfg, "tuned")
+    if tuned is None or cfg.attention.name in tuned.arms:
+        return []
+    return [key for key in TUNED_KEYS if OmegaConf.is_interpolation(*_parent_and_leaf(cfg, key))]
+
+
 def check_tuned(cfg: DictConfig) -> None:
-    """A recipe that trains every arm at its tuned values (conf/tuned/) has them for this run's arm, unless the
-    command line sets the value itself: else a `ConfigError` naming `tuned.arms.<arm>` and what to do."""
-    tuned, arm = OmegaConf.select(cfg, "tuned"), cfg.attention.name
-    if tuned is None or arm in tuned.arms:
-        return
-    reading = [key for key in TUNED_KEYS if OmegaConf.is_interpolation(*_parent_and_leaf(cfg, key))]
+    """A `ConfigError` naming `tuned.arms.<arm>` and what to do where `missing_tuned` finds keys."""
+    reading, arm, tuned = missing_tuned(cfg), cfg.attention.name, OmegaConf.select(cfg, "tuned")
     if reading:
         raise ConfigError(
             f"tuned.arms.{arm}: conf/tuned/ has no tuned values for attention={arm} (it has "
