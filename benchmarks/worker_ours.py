@@ -20,15 +20,11 @@ import torch  # noqa: E402
 
 from attention_nmt.data.batching import collate  # noqa: E402
 from attention_nmt.data.tokenization import SPECIAL_IDS  # noqa: E402
-from attention_nmt.model.attention import Score  # noqa: E402
-from attention_nmt.model.config import (  # noqa: E402
-    AdditiveAttentionConfig,
-    AttentionConfig,
-    EncoderConfig,
-    ModelConfig,
-    MultiplicativeAttentionConfig,
-    NoAttentionConfig,
-)
+from attention_nmt.model.arms.additive import AdditiveAttentionConfig  # noqa: E402
+from attention_nmt.model.arms.multiplicative import MultiplicativeAttentionConfig, Score  # noqa: E402
+from attention_nmt.model.arms.none import NoAttentionConfig  # noqa: E402
+from attention_nmt.model.attention import AttentionConfig  # noqa: E402
+from attention_nmt.model.config import EncoderConfig, ModelConfig  # noqa: E402
 from attention_nmt.model.encoder import Cell  # noqa: E402
 from attention_nmt.model.search import search  # noqa: E402
 from attention_nmt.model.seq2seq import Seq2Seq, build_model, token_loss  # noqa: E402

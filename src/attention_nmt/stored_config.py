@@ -28,10 +28,17 @@ def to_plain(cfg: Any) -> dict:
     return {"_schema_": f"{type(cfg).__module__}.{type(cfg).__qualname__}", **plain}
 
 
-# Where config classes lived before the package was laid out by role (checkpoints and results.json written
-# before then name these paths in `_schema_`).
+# Where config classes lived before the package was laid out by role, and the attention arms' configs before
+# each arm became one module of `model/arms/` (checkpoints and results.json written before then name these
+# paths in `_schema_`).
 MOVED_SCHEMAS = {
     "attention_nmt.optim.OptimConfig": "attention_nmt.training.optim.OptimConfig",
+    "attention_nmt.model.config.AttentionConfig": "attention_nmt.model.attention.AttentionConfig",
+    "attention_nmt.model.config.NoAttentionConfig": "attention_nmt.model.arms.none.NoAttentionConfig",
+    "attention_nmt.model.config.AdditiveAttentionConfig": "attention_nmt.model.arms.additive.AdditiveAttentionConfig",
+    "attention_nmt.model.config.MultiplicativeAttentionConfig": (
+        "attention_nmt.model.arms.multiplicative.MultiplicativeAttentionConfig"
+    ),
     **{
         f"attention_nmt.schema.{name}": f"attention_nmt.tasks.config.{name}"
         for name in ("TrainConfig", "EvaluateConfig", "TrainerConfig", "EvaluationConfig", "PathsConfig")

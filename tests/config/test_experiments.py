@@ -12,8 +12,10 @@ from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
 from attention_nmt.errors import ConfigError
+from attention_nmt.model.arms import arm_names
 from attention_nmt.tasks.config import seed_list
 from attention_nmt.tasks.train import train
+from attention_nmt.tracking.tuning import check_tuned, missing_tuned
 from tests.conftest import CONF_DIR, ROOT, TINY, compose_config, first_loss_is_a_uniform_guess, run_script
 
 EXPERIMENTS = sorted(p.stem for p in (ROOT / "conf" / "experiment").glob("*.yaml"))
@@ -23,16 +25,17 @@ RUNS = [(e, None) for e in EXPERIMENTS] + [
     pytest.param("bahdanau2014", "bahdanau2014_paper", marks=pytest.mark.slow),
     pytest.param("luong2015", "luong2015_paper", marks=pytest.mark.slow),
 ]
+ARMS = arm_names()  # every registered arm (model/arms/), `none` first
 # What each experiment sweeps besides the seed.
 SWEEPS = {
-    "bottleneck": {"attention": ["none", "additive", "multiplicative"]},
-    "bottleneck_long": {"attention": ["none", "additive", "multiplicative"]},
-    "bottleneck_synthetic": {"attention": ["none", "additive", "multiplicative"]},
-    "length_generalisation": {"attention": ["none", "additive", "multiplicative"]},
+    "bottleneck": {"attention": ARMS},
+    "bottleneck_long": {"attention": ARMS},
+    "bottleneck_synthetic": {"attention": ARMS},
+    "length_generalisation": {"attention": ARMS},
     "bahdanau2014": {"attention": ["none", "additive"], "data.max_train_len": ["30", "50"]},
     "luong2015": {"attention.score": ["dot", "general"], "attention.input_feeding": ["true", "false"]},
     "bottleneck_tune": {  # an Optuna grid, one seed: every arm gets the same 8 learning rates
-        "attention": ["none", "additive", "multiplicative"],
+        "attention": ARMS,
         "optim.lr": ["0.0005", "0.00075", "0.001", "0.0015", "0.002", "0.003", "0.005", "0.008"],
     },
 }
@@ -46,6 +49,13 @@ def sweep_params(experiment: str, *overrides: str) -> dict[str, list[str]]:
         k: str(v).removeprefix("choice(").removesuffix(")").replace(" ", "").split(",")
         for k, v in cfg.hydra.sweeper.params.items()
     }
+
+
+def tuned_arms(experiment: str) -> list[str]:
+    """The arms `experiment` can train: every arm, less those without tuned values where the recipe reads them."""
+    with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
+        jobs = {arm: compose("train", [f"experiment={experiment}", f"attention={arm}"]) for arm in ARMS}
+    return [arm for arm, cfg in jobs.items() if not missing_tuned(cfg)]
 
 
 def test_every_experiment_file_is_covered():
@@ -63,7 +73,12 @@ def test_every_job_of_an_experiment_composes_into_a_valid_config(experiment, tmp
     grid = SWEEPS[experiment]
     for values in itertools.product(*grid.values()):
         overrides = [f"experiment={experiment}", *(f"{k}={v}" for k, v in zip(grid, values))]
-        cfg = OmegaConf.to_object(compose_config("train", overrides, tmp_path, cache_dir))  # the typed checks
+        composed = compose_config("train", overrides, tmp_path, cache_dir)
+        if missing_tuned(composed):  # a new arm, in an experiment that trains every arm at its tuned values
+            with pytest.raises(ConfigError, match=rf"tuned\.arms\.{composed.attention.name}: "):
+                check_tuned(composed)
+            continue
+        cfg = OmegaConf.to_object(composed)  # the typed checks
         assert cfg.experiment_name == experiment
         for key, value in zip(grid, values):
             node = OmegaConf.select(OmegaConf.structured(cfg), key)
@@ -99,6 +114,7 @@ def test_experiment_trains_one_fast_dev_run_step(experiment, scale, tmp_path, ca
 
 
 def test_experiment_multirun_launches_every_arm_and_seed_then_writes_the_report(tmp_path):
+    arms = tuned_arms("bottleneck")
     tiny = [o for o in TINY if not o.startswith("trainer.max_steps")] + ["trainer.max_steps=2"]
     done = run_script(
         "train.py",
@@ -106,6 +122,7 @@ def test_experiment_multirun_launches_every_arm_and_seed_then_writes_the_report(
             "-m",
             "experiment=bottleneck",
             "seeds=2",
+            *([] if arms == ARMS else ["attention=" + ",".join(arms)]),  # an arm not yet tuned cannot run it
             *tiny,
             f"paths.cache_dir={tmp_path}/cache",
             f"hydra.sweep.dir={tmp_path}/multirun",
@@ -117,11 +134,11 @@ def test_experiment_multirun_launches_every_arm_and_seed_then_writes_the_report(
     jobs = sorted(p.name for p in Path(tmp_path, "multirun").iterdir() if p.is_dir())
     assert jobs == [
         f"{i}_{arm}_bigru_synthetic_reverse_map_s{seed}"
-        for i, (arm, seed) in enumerate(itertools.product(["none", "additive", "multiplicative"], [1234, 1235]))
+        for i, (arm, seed) in enumerate(itertools.product(arms, [1234, 1235]))
     ] + ["report"]
     with open(tmp_path / "multirun" / "report" / "bleu.csv", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
     assert {(r["arm"], r["runs"], r["seeds"]) for r in rows if r["slice"] == "all"} == {
-        (arm, "2", "1234;1235") for arm in ("none", "additive", "multiplicative")
+        (arm, "2", "1234;1235") for arm in arms
     }
     assert "Report: " in done.stderr + done.stdout

@@ -13,8 +13,8 @@ from omegaconf import OmegaConf
 from omegaconf.errors import ConfigKeyError, ValidationError
 
 from attention_nmt.errors import ConfigError
-from attention_nmt.model.attention import Score
-from attention_nmt.model.config import AdditiveAttentionConfig, MultiplicativeAttentionConfig
+from attention_nmt.model.arms.additive import AdditiveAttentionConfig
+from attention_nmt.model.arms.multiplicative import MultiplicativeAttentionConfig, Score
 from attention_nmt.stored_config import from_plain, to_plain
 from tests.conftest import ROOT, compose_config
 

@@ -10,7 +10,9 @@ import torch
 
 from attention_nmt.evaluation.aer import AERCounts
 from attention_nmt.evaluation.attention_health import AttentionHealth, recorded_scores
-from attention_nmt.model.attention import AdditiveAttention, MultiplicativeAttention, Score, masked_softmax
+from attention_nmt.model.arms.additive import AdditiveAttention
+from attention_nmt.model.arms.multiplicative import MultiplicativeAttention, Score
+from attention_nmt.model.attention import masked_softmax
 
 
 def _health(weights, scores=None, src_mask=None, trg_mask=None) -> dict[str, float]:

@@ -56,6 +56,42 @@ def test_a_version_2_file_reads_without_a_slurm_job_and_a_new_one_keeps_it(tmp_p
     assert RunResults.read(tmp_path / "v3.json").slurm_job == job
 
 
+def test_paths_are_stored_relative_to_the_run_folder_and_read_back_from_where_it_is_now(tmp_path):
+    run = tmp_path / "outputs" / "run"
+    results = dataclasses.replace(
+        _scored(),
+        checkpoint=str(run / "checkpoints" / "best.ckpt"),
+        config={"paths": {"output_dir": str(run), "cache_dir": "outputs/.cache"}, "data": {"path": "/data/a.tsv"}},
+    )
+    (run / "checkpoints").mkdir(parents=True)
+    results.write(run / "results.json")
+    stored = json.loads((run / "results.json").read_text())
+    assert stored["checkpoint"] == "checkpoints/best.ckpt" and stored["config"]["paths"]["output_dir"] == "."
+    assert stored["config"]["paths"]["cache_dir"] == "outputs/.cache"  # not a path inside the run: as given
+    assert stored["config"]["data"]["path"] == "/data/a.tsv"
+    moved = (tmp_path / "elsewhere").resolve()
+    (tmp_path / "outputs").rename(moved)  # a moved (or cloned) run folder
+    again = RunResults.read(moved / "run" / "results.json")
+    assert again.checkpoint == str(moved / "run" / "checkpoints" / "best.ckpt")
+
+
+def test_a_checkpoint_outside_the_run_folder_is_stored_relative_to_it_too(tmp_path):
+    evaluation = dataclasses.replace(_scored(), checkpoint=str(tmp_path / "train" / "checkpoints" / "last.ckpt"))
+    (tmp_path / "eval").mkdir()
+    evaluation.write(tmp_path / "eval" / "results.json")
+    assert json.loads((tmp_path / "eval" / "results.json").read_text())["checkpoint"] == (
+        "../train/checkpoints/last.ckpt"
+    )
+    assert RunResults.read(tmp_path / "eval" / "results.json").checkpoint == evaluation.checkpoint
+
+
+@pytest.mark.parametrize("version", [2, 3])
+def test_a_file_before_version_4_keeps_its_absolute_checkpoint(tmp_path, version):
+    values = {**dataclasses.asdict(_scored()), "version": version, "checkpoint": "/elsewhere/checkpoints/best.ckpt"}
+    (tmp_path / "results.json").write_text(json.dumps(values))
+    assert RunResults.read(tmp_path / "results.json").checkpoint == "/elsewhere/checkpoints/best.ckpt"
+
+
 @pytest.mark.parametrize(
     "change, message",
     [
@@ -81,3 +117,20 @@ def test_a_truncated_file_is_refused_as_not_json(tmp_path):
     path.write_text('{"test": {"bleu": 1')
     with pytest.raises(ResultsFormatError, match="not JSON"):
         RunResults.read(path)
+
+
+def _absolute_paths(value) -> list[str]:
+    if isinstance(value, dict):
+        return [p for v in value.values() for p in _absolute_paths(v)]
+    if isinstance(value, list):
+        return [p for v in value for p in _absolute_paths(v)]
+    return [value] if isinstance(value, str) and value.startswith("/") else []
+
+
+def test_the_committed_reference_runs_name_no_path_of_the_machine_that_trained_them():
+    files = sorted((Path(__file__).resolve().parents[2] / "outputs" / "reference").glob("*/*/results.json"))
+    assert files
+    for path in files:
+        assert _absolute_paths(json.loads(path.read_text())) == [], path
+        results = RunResults.read(path)
+        assert results.checkpoint == str(path.parent / "checkpoints" / Path(results.checkpoint).name)

@@ -6,8 +6,10 @@ import pytest
 import torch
 
 from attention_nmt.errors import ConfigError
-from attention_nmt.model.attention import AdditiveAttention, FixedContext, MultiplicativeAttention, Score
-from attention_nmt.model.config import EncoderConfig, ModelConfig, MultiplicativeAttentionConfig
+from attention_nmt.model.arms.additive import AdditiveAttention
+from attention_nmt.model.arms.multiplicative import MultiplicativeAttention, MultiplicativeAttentionConfig, Score
+from attention_nmt.model.arms.none import FixedContext
+from attention_nmt.model.config import EncoderConfig, ModelConfig
 from attention_nmt.model.encoder import Cell, EncoderOutput
 from attention_nmt.model.seq2seq import build_model
 from tests.model.arms import SPECIALS

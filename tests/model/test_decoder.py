@@ -4,14 +4,14 @@ import pytest
 import torch
 
 from attention_nmt.model.encoder import Cell, EncoderOutput
-from tests.model.arms import TRG_VOCAB, make_model, padded_batch
+from tests.model.arms import TRG_VOCAB, fits, make_model, padded_batch
 
 
 @pytest.mark.parametrize("cell", [Cell.gru, Cell.lstm])
 @pytest.mark.parametrize("bidirectional", [False, True])
 def test_fast_path_equals_step_by_step_reference(arm, cell, bidirectional):
-    if "dot" in arm and bidirectional:
-        pytest.skip("dot needs equal sizes")
+    if not fits(arm, bidirectional):
+        pytest.skip("the arm's score needs equal sizes")
     model = make_model(arm, cell, bidirectional)
     src, lengths = padded_batch([7, 4, 1])
     trg = torch.randint(4, TRG_VOCAB, (3, 6))
@@ -100,7 +100,7 @@ def test_none_ignores_every_encoder_state_but_the_final_one():
 
 @pytest.mark.parametrize("cell", [Cell.gru, Cell.lstm])
 def test_padding_never_changes_a_sentence_output(arm, cell):
-    model = make_model(arm, cell, bidirectional="dot" not in arm)
+    model = make_model(arm, cell, bidirectional=fits(arm, True))
     src, lengths = padded_batch([9, 3, 5])
     trg = torch.randint(4, TRG_VOCAB, (3, 4))
     batched, _ = model(src, lengths, trg)
@@ -111,7 +111,8 @@ def test_padding_never_changes_a_sentence_output(arm, cell):
 
 
 def test_stacked_maxout_tied_decoder_shares_weights_and_matches_its_step_loop():
-    from attention_nmt.model.config import AdditiveAttentionConfig, EncoderConfig, ModelConfig
+    from attention_nmt.model.arms.additive import AdditiveAttentionConfig
+    from attention_nmt.model.config import EncoderConfig, ModelConfig
     from attention_nmt.model.seq2seq import build_model
     from tests.model.arms import SPECIALS, SRC_VOCAB
 

@@ -8,14 +8,9 @@ import torch
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
-from attention_nmt.model.attention import FixedContext
-from attention_nmt.model.config import (
-    AdditiveAttentionConfig,
-    EncoderConfig,
-    ModelConfig,
-    MultiplicativeAttentionConfig,
-    NoAttentionConfig,
-)
+from attention_nmt.model.arms import arm_names, stored_arm
+from attention_nmt.model.arms.none import FixedContext, NoAttentionConfig
+from attention_nmt.model.config import EncoderConfig, ModelConfig
 from attention_nmt.model.encoder import Cell
 from attention_nmt.model.init import ATTENTION_STD, UNIFORM_RANGE, WEIGHT_STD, Init
 from attention_nmt.model.seq2seq import build_model, count_parameters
@@ -25,12 +20,7 @@ from tests.conftest import CONF_DIR
 from tests.model.arms import ARMS as ARM_CONFIGS
 from tests.model.arms import SPECIALS, SRC_VOCAB, TRG_VOCAB, padded_batch
 
-ARMS = ("none", "additive", "multiplicative")
-ARM_SCHEMAS = {
-    "none": NoAttentionConfig,
-    "additive": AdditiveAttentionConfig,
-    "multiplicative": MultiplicativeAttentionConfig,
-}
+ARMS = arm_names()  # every registered arm
 
 
 def _big(arm: str, init: Init) -> torch.nn.Module:
@@ -40,7 +30,7 @@ def _big(arm: str, init: Init) -> torch.nn.Module:
         embedding_size=64, hidden_size=128, output_size=128, dropout=0.0, decoder_cell=Cell.gru, init=init
     )
     encoder = EncoderConfig(name="t", cell=Cell.gru, bidirectional=True, hidden_size=128, dropout=0.0)
-    attention = ARM_CONFIGS["general+feed" if arm == "multiplicative" else arm]
+    attention = ARM_CONFIGS[arm]
     return build_model(model, encoder, attention, 500, 600, SPECIALS)
 
 
@@ -103,7 +93,7 @@ def test_parameter_counts_of_the_arms_at_the_defaults_are_within_ten_percent() -
         model = build_model(
             from_plain(plain["model"], ModelConfig),
             from_plain(plain["encoder"], EncoderConfig),
-            from_plain(plain["attention"], ARM_SCHEMAS[arm]),
+            stored_arm(plain["attention"]),
             4000,
             4000,
             SPECIALS,

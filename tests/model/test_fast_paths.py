@@ -2,13 +2,22 @@
 (packed torch RNN encoder, torch RNN decoder one step at a time) on the same weights: values, gradients
 and search results."""
 
+from dataclasses import dataclass
+from typing import ClassVar
+
 import pytest
 import torch
 import torch.nn.functional as F
 
+from attention_nmt.model.arms.additive import AdditiveAttention
+from attention_nmt.model.arms.multiplicative import MultiplicativeAttention, MultiplicativeAttentionConfig, Score
+from attention_nmt.model.arms.none import FixedContext
+from attention_nmt.model.attention import Attention, AttentionConfig, FusedLoop
+from attention_nmt.model.config import EncoderConfig, ModelConfig
 from attention_nmt.model.encoder import Cell
 from attention_nmt.model.search import beam_search, greedy_search
-from tests.model.arms import SPECIALS, TRG_VOCAB, make_model, padded_batch
+from attention_nmt.model.seq2seq import build_model
+from tests.model.arms import SPECIALS, TRG_VOCAB, fits, make_model, padded_batch
 
 
 def _loss_and_grads(model, src, lengths, trg, stepwise):
@@ -20,8 +29,8 @@ def _loss_and_grads(model, src, lengths, trg, stepwise):
 
 @pytest.mark.parametrize("bidirectional", [False, True])
 def test_training_gradients_of_the_fast_path_equal_the_reference(arm, bidirectional):
-    if "dot" in arm and bidirectional:
-        pytest.skip("dot needs equal sizes")
+    if not fits(arm, bidirectional):
+        pytest.skip("the arm's score needs equal sizes")
     model = make_model(arm, Cell.gru, bidirectional).double()
     src, lengths = padded_batch([7, 4, 1, 6])
     trg = torch.randint(4, TRG_VOCAB, (4, 6))
@@ -51,7 +60,7 @@ def test_fast_encoder_equals_packed_encoder_with_two_layers():
 @pytest.mark.parametrize("cell", [Cell.gru, Cell.lstm])
 def test_greedy_and_beam_search_equal_the_reference_path(arm, cell):
     for seed in range(2):
-        model = make_model(arm, cell, bidirectional="dot" not in arm, seed=seed)
+        model = make_model(arm, cell, bidirectional=fits(arm, True), seed=seed)
         src, lengths = padded_batch([9, 5, 1, 7, 3], seed=seed)
         for search in (
             lambda **kw: greedy_search(model, src, lengths, 2.0, **kw),  # noqa: B023 (called in this iteration)
@@ -63,3 +72,60 @@ def test_greedy_and_beam_search_equal_the_reference_path(arm, cell):
                 assert f.score == pytest.approx(r.score, abs=1e-5)
                 if r.weights is not None:
                     torch.testing.assert_close(f.weights, r.weights, rtol=1e-5, atol=1e-6)
+
+
+class _NegatedScore(MultiplicativeAttention):
+    """Luong's attention with a changed score, e = -(h_t . k_s): it must not run the loop written for the
+    parent's score, which it inherits no declaration of."""
+
+    def score(self, query, keys):
+        return -super().score(query, keys)
+
+
+class _PreviousStateDot(Attention):
+    """Queried with s_{i-1} (a step loop is needed) by a dot product: no fused loop exists for it."""
+
+    def score(self, query, keys):
+        return torch.bmm(query, keys.transpose(1, 2))
+
+
+@dataclass
+class _NegatedConfig(MultiplicativeAttentionConfig):
+    def build(self, query_size, value_size):
+        return _NegatedScore(query_size, value_size, self.score)
+
+
+@dataclass
+class _PreviousStateDotConfig(AttentionConfig):
+    attention_class: ClassVar[type[Attention]] = _PreviousStateDot
+    name: str = "previous_dot"
+
+    def build(self, query_size, value_size):
+        return _PreviousStateDot(query_size, value_size)
+
+
+@pytest.mark.parametrize(
+    "config",
+    [_NegatedConfig(score=Score.general, input_feeding=True), _PreviousStateDotConfig()],
+    ids=["subclass-with-its-own-score", "class-without-a-fused-loop"],
+)
+def test_an_attention_class_without_its_own_fused_loop_runs_the_step_loop_on_the_cpu(config):
+    """Only a class that declares a fused loop itself runs one: any other class (a subclass of a fused arm
+    included) gets the reference step loop, with its own score, on the CPU with a one-layer GRU too."""
+    torch.manual_seed(0)
+    model_cfg = ModelConfig(embedding_size=12, hidden_size=16, output_size=12, dropout=0.0, decoder_cell=Cell.gru)
+    encoder = EncoderConfig(name="test", cell=Cell.gru, bidirectional=False, hidden_size=16, dropout=0.0)
+    model = build_model(model_cfg, encoder, config, 30, TRG_VOCAB, SPECIALS).double().eval()
+    assert type(model.decoder.attention).fused_loop is None and model.decoder.cpu_path is None
+    src, lengths = padded_batch([7, 4, 1])
+    trg = torch.randint(4, TRG_VOCAB, (3, 5), generator=torch.Generator().manual_seed(2))
+    fast_loss, fast_grads = _loss_and_grads(model, src, lengths, trg, stepwise=False)
+    ref_loss, ref_grads = _loss_and_grads(model, src, lengths, trg, stepwise=True)
+    torch.testing.assert_close(fast_loss, ref_loss, rtol=1e-12, atol=1e-12)
+    for fast, ref in zip(fast_grads, ref_grads):
+        torch.testing.assert_close(fast, ref, rtol=1e-10, atol=1e-12)
+
+
+def test_the_shipped_arms_declare_the_fused_loops_written_for_them():
+    assert MultiplicativeAttention.fused_loop is FusedLoop.feed and AdditiveAttention.fused_loop is FusedLoop.additive
+    assert FixedContext.fused_loop is None and _NegatedScore.fused_loop is None

@@ -5,7 +5,7 @@ import torch
 
 from attention_nmt.model.encoder import Cell
 from attention_nmt.model.search import beam_search, greedy_search, max_output_lengths
-from tests.model.arms import SPECIALS, make_model, padded_batch
+from tests.model.arms import SPECIALS, fits, make_model, padded_batch
 
 
 @pytest.mark.parametrize("cell", [Cell.gru, Cell.lstm])
@@ -40,7 +40,7 @@ def test_hypotheses_respect_the_maximum_length_and_contain_no_specials(arm):
 
 
 def test_search_is_independent_of_batch_composition(arm):
-    model = make_model(arm, bidirectional="dot" not in arm)
+    model = make_model(arm, bidirectional=fits(arm, True))
     src, lengths = padded_batch([9, 2, 6, 4])
     for search in (lambda s, n: greedy_search(model, s, n, 1.5), lambda s, n: beam_search(model, s, n, 4, 1.5)):
         batched = search(src, lengths)

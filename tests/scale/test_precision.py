@@ -7,7 +7,8 @@ from omegaconf import OmegaConf
 
 import attention_nmt.tasks.train as training
 from attention_nmt.evaluation.results import RunResults
-from attention_nmt.model.attention import AdditiveAttention, MultiplicativeAttention, Score
+from attention_nmt.model.arms.additive import AdditiveAttention
+from attention_nmt.model.arms.multiplicative import MultiplicativeAttention, Score
 from attention_nmt.model.encoder import EncoderOutput
 
 ARMS = {

@@ -61,6 +61,7 @@ def test_multirun_trains_each_arm_in_its_own_folder_and_evaluate_reads_one(tmp_p
     assert evaluation.summary["summary"]["test/bleu"] == pytest.approx(
         RunResults.read(tmp_path / "eval" / "results.json").test.bleu
     )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cache", "eval", "multirun"]  # every W&B file in a run
 
 
 def test_bad_override_exits_nonzero_with_its_message_alone(tmp_path):

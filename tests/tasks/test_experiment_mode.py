@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from attention_nmt.model.arms import arm_names
 from tests.conftest import ROOT, TINY, run_script
 
 
@@ -32,7 +33,7 @@ def test_experiment_without_dash_m_runs_every_arm_and_the_report(tmp_path):
     assert done.returncode == 0, done.stderr[-3000:]
     jobs = sorted(p for p in (tmp_path / "sweep").iterdir() if p.is_dir() and p.name[0].isdigit())
     arms = [json.loads((job / "results.json").read_text())["config"]["attention"]["name"] for job in jobs]
-    assert arms == ["none", "additive", "multiplicative"]
+    assert arms == arm_names()  # every registered arm, `none` first
     assert (tmp_path / "sweep" / "report" / "report.html").is_file()
 
 
@@ -40,6 +41,6 @@ def test_help_lists_the_users_choices_not_the_schemas(tmp_path):
     done = run_script("train.py", ["--help"], tmp_path, timeout=120)
     assert done.returncode == 0
     groups = done.stdout.split("== Configuration groups ==")[1].split("== Config ==")[0]
-    assert "attention: additive, multiplicative, none" in groups
+    assert f"attention: {', '.join(sorted(arm_names()))}" in groups
     assert "encoder: bigru, bilstm, gru, lstm" in groups
     assert "_schema" not in groups

@@ -8,6 +8,7 @@ from omegaconf import OmegaConf
 
 from attention_nmt.evaluation.bleu import BucketedBLEU
 from attention_nmt.evaluation.results import RunResults, read_hypotheses
+from attention_nmt.model import additive_scan
 from attention_nmt.tasks.train import clear_step_limit_if_only_epochs_given, train
 from tests.conftest import TINY, compose_config, first_loss_is_a_uniform_guess
 
@@ -46,6 +47,7 @@ def test_train_writes_results_and_hypotheses_that_agree(tiny_config, tmp_path):
     assert metrics["test/bleu"] == pytest.approx(results.test.bleu)
     assert (run / "checkpoints" / "last.ckpt").is_file()
     assert (run / "tokenizers" / "src.json").is_file()
+    assert additive_scan.WORKSPACE.size == 0  # the fused loop's buffer was released after training
 
 
 def test_max_epochs_alone_clears_the_default_step_limit_and_batch_size_sets_the_steps(tiny_config):

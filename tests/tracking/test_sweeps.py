@@ -16,7 +16,9 @@ import yaml
 from omegaconf import OmegaConf
 
 from attention_nmt.errors import ConfigError
+from attention_nmt.model.arms import arm_names
 from attention_nmt.tracking.sweeps import fixed_arguments, hydra_value, load_sweep, main, multirun_command
+from attention_nmt.tracking.tuning import check_tuned, missing_tuned
 from tests.conftest import TINY, compose_config
 from tests.tracking.offline_runs import offline_runs
 
@@ -71,6 +73,10 @@ def test_every_combination_composes_into_a_valid_config(path, tmp_path, cache_di
     for combo in combinations(sweep):
         overrides = [f"{k}={hydra_value(v)}" for k, v in combo.items()] + fixed_arguments(sweep)
         cfg = compose_config("train", overrides, tmp_path, cache_dir)
+        if missing_tuned(cfg):  # a new arm in a recipe that trains every arm at its tuned values: named
+            with pytest.raises(ConfigError, match=rf"tuned\.arms\.{cfg.attention.name}: "):
+                check_tuned(cfg)
+            continue
         OmegaConf.to_object(cfg)  # the typed schema's checks
         for key, value in combo.items():
             node = OmegaConf.select(cfg, key)
@@ -83,11 +89,31 @@ def test_grid_sweep_prints_the_equivalent_multirun(capsys):
         "python",
         "train.py",
         "-m",
-        "attention=none,additive,multiplicative",
+        "attention=" + ",".join(arm_names()),  # the file's "${arms:}": every registered arm
         "encoder=gru,bigru",
         "seed=1,2,3",
         "experiment=bottleneck",
     ]
+
+
+def test_wandb_sweep_is_created_from_the_file_with_every_arm_written_out(monkeypatch, capsys):
+    """`--wandb` runs `wandb sweep` on the file as loaded: W&B's engine never sees "${arms:}"."""
+    from sweeps.config import schema
+
+    created = []
+
+    def wandb_cli(command):
+        assert command[:2] == ["wandb", "sweep"]
+        created.append((command[2:-1], yaml.safe_load(Path(command[-1]).read_text())))
+        return 0
+
+    monkeypatch.setattr(subprocess, "call", wandb_cli)
+    assert main([str(ROOT / "sweeps" / "bottleneck.yaml"), "--wandb", "--project", "mine"]) == 0
+    [(options, sweep)] = created
+    assert options == ["--project=mine"]
+    assert sweep["parameters"]["attention"]["values"] == arm_names()
+    assert "${arms:}" in (ROOT / "sweeps" / "bottleneck.yaml").read_text()  # the file itself names no arm
+    schema.fill_validate_schema(copy.deepcopy(sweep))
 
 
 def test_bayes_sweep_is_refused_locally_with_the_alternative():

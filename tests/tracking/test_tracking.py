@@ -3,16 +3,22 @@
 import pytest
 
 from attention_nmt.evaluation.attention_record import pick_by_length
-from attention_nmt.tracking import wandb_settings
-from attention_nmt.tracking.wandb_logger import default_group, flatten_config, run_name
+from attention_nmt.tracking import wandb_logger
+from attention_nmt.tracking.wandb_logger import (
+    default_group,
+    effective_mode,
+    flatten_config,
+    has_wandb_credentials,
+    run_name,
+    wandb_mode,
+)
 from attention_nmt.tracking.wandb_media import bucket_rows, prediction_rows
-from attention_nmt.tracking.wandb_settings import effective_mode, has_wandb_credentials, wandb_mode
 
 
 @pytest.fixture
 def no_settings_file(monkeypatch):
     """No mode in W&B's settings files (the subprocess tests in test_wandb_modes.py write real ones)."""
-    monkeypatch.setattr(wandb_settings, "settings_file_mode", lambda: None)
+    monkeypatch.setattr(wandb_logger, "settings_file_mode", lambda: None)
 
 
 def test_wandb_mode_passes_the_users_request_and_else_lets_wandb_decide(tmp_path, no_settings_file):
@@ -25,7 +31,7 @@ def test_wandb_mode_passes_the_users_request_and_else_lets_wandb_decide(tmp_path
 
 
 def test_a_settings_file_mode_is_left_to_wandb(tmp_path, monkeypatch):
-    monkeypatch.setattr(wandb_settings, "settings_file_mode", lambda: "disabled")  # `wandb disabled`
+    monkeypatch.setattr(wandb_logger, "settings_file_mode", lambda: "disabled")  # `wandb disabled`
     assert wandb_mode(None, {"NETRC": str(tmp_path / "absent")}) is None
     assert effective_mode(None, {"NETRC": str(tmp_path / "absent")}) == "disabled"
     assert wandb_mode("offline", {}) == "offline"

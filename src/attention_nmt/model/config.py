@@ -1,6 +1,6 @@
-"""Typed config schemas for the model: sizes, the encoder, the three attention arms and decoding.
+"""Typed config schemas for the model: sizes, the encoder and decoding.
 
-Each attention schema builds its own module (`build`), so choosing an arm never needs string dispatch.
+Each attention arm's schema lives with its module (`model/arms/`, based on `attention.AttentionConfig`).
 Sizes shared by every arm live in `model` and are interpolated into the groups, so the arms of an
 ablation differ in attention alone.
 """
@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from omegaconf import II, MISSING
 
 from attention_nmt.errors import ConfigError
-from attention_nmt.model.attention import AdditiveAttention, Attention, FixedContext, MultiplicativeAttention, Score
 from attention_nmt.model.encoder import Cell
 from attention_nmt.model.init import Init
 
@@ -70,64 +69,6 @@ class EncoderConfig:
     @property
     def output_size(self) -> int:
         return self.hidden_size * (2 if self.bidirectional else 1)
-
-
-@dataclass
-class AttentionConfig:
-    name: str = MISSING  # none | additive | multiplicative
-    input_feeding: bool = False
-
-    def __post_init__(self) -> None:
-        if self.input_feeding:
-            raise ConfigError(
-                f"attention.input_feeding=true is only defined for attention=multiplicative "
-                f"(Luong et al. 2015), not attention={self.name}."
-            )
-
-    def build(self, query_size: int, value_size: int) -> Attention:
-        raise NotImplementedError
-
-
-@dataclass
-class NoAttentionConfig(AttentionConfig):
-    name: str = "none"
-
-    def build(self, query_size: int, value_size: int) -> Attention:
-        return FixedContext(query_size, value_size)
-
-
-@dataclass
-class AdditiveAttentionConfig(AttentionConfig):
-    name: str = "additive"
-    attention_size: int = II("model.hidden_size")  # A, size of the W s + U h layer
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if self.attention_size < 1:
-            raise ConfigError(f"attention.attention_size={self.attention_size}: must be a positive integer.")
-
-    def build(self, query_size: int, value_size: int) -> Attention:
-        return AdditiveAttention(query_size, value_size, self.attention_size)
-
-
-@dataclass
-class MultiplicativeAttentionConfig(AttentionConfig):
-    name: str = "multiplicative"
-    score: Score = Score.general
-    input_feeding: bool = True
-
-    def __post_init__(self) -> None:  # input feeding is valid here
-        pass
-
-    def build(self, query_size: int, value_size: int) -> Attention:
-        if not self.score.projects_keys and query_size != value_size:
-            raise ConfigError(
-                f"attention.score={self.score.value} needs the decoder hidden size ({query_size}) to equal the "
-                f"encoder output size ({value_size}); a bidirectional encoder doubles it. Use "
-                "attention.score=general (or scaled_general), or a unidirectional encoder (encoder=gru or "
-                "encoder=lstm)."
-            )
-        return MultiplicativeAttention(query_size, value_size, self.score)
 
 
 @dataclass

@@ -13,15 +13,18 @@ Two orders, chosen by the attention module's `queries_previous_state`:
 tied to the target embedding). Where no step depends on the previous step's attention (`none`, and
 multiplicative without input feeding) the RNN runs over the whole target sequence in one call;
 otherwise a step loop runs. On the CPU a one-layer GRU decoder runs its recurrence through `gru.gru_scan`,
-or, where a step loop is needed, through one fused autograd Function per loop (`additive_scan`,
-`feed_scan`), and projects what does not change between steps once (E y for all steps; for `none`, the
-context c and its share of the deep output); `stepwise=True` keeps the torch-RNN step loop as the
-reference that tests hold these paths to. Shapes: B batch, T target steps, S source length, E embedding,
-H hidden, L decoder layers, D encoder output size, O output (pre-softmax) size, V target vocabulary.
+or, where a step loop is needed and the attention class declares the fused loop written for its score
+(`Attention.fused_loop`), through that autograd Function (`additive_scan`, `feed_scan`); any other arm,
+a subclass of these included, runs the reference step loop. The fast paths project what does not change
+between steps once (E y for all steps; for `none`, the context c and its share of the deep output);
+`stepwise=True` keeps the torch-RNN step loop as the reference that tests hold these paths to.
+Shapes: B batch, T target steps, S source length, E embedding, H hidden, L decoder layers, D encoder output
+size, O output (pre-softmax) size, V target vocabulary.
 """
 
 from __future__ import annotations
 
+from enum import Enum
 from typing import NamedTuple
 
 import torch
@@ -29,10 +32,18 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from attention_nmt.model.additive_scan import AdditiveWeights, additive_scan
-from attention_nmt.model.attention import Attention, Memory
+from attention_nmt.model.attention import Attention, FusedLoop, Memory
 from attention_nmt.model.encoder import Cell, EncoderOutput, make_rnn
 from attention_nmt.model.feed_scan import FeedWeights, feed_scan
 from attention_nmt.model.gru import gru_scan
+
+
+class CpuPath(Enum):
+    """The decoder's fast path on the CPU (a one-layer GRU); None stands for the torch-RNN reference path."""
+
+    whole = "whole"  # no step depends on the previous step's attention: one `gru_scan` over all T steps
+    additive = "additive"  # the Bahdanau-order step loop fused into `additive_scan` (FusedLoop.additive)
+    feed = "feed"  # the input-feeding step loop fused into `feed_scan` (FusedLoop.feed)
 
 
 class DecoderState(NamedTuple):
@@ -106,6 +117,7 @@ class Decoder(nn.Module):
 
     def __init__(
         self,
+        *,
         vocab_size: int,
         embedding_size: int,
         hidden_size: int,
@@ -145,11 +157,23 @@ class Decoder(nn.Module):
             self.output_layer.weight = self.embedding.weight
         # A step loop is needed only where a step depends on the previous step's attention.
         self.needs_step_loop = input_feeding or (attention.queries_previous_state and attention.uses_query)
-        # A one-layer GRU on the CPU runs through `gru.py`'s scan (same parameters and results, faster there);
-        # on other devices the torch RNN (cuDNN) is used.
-        # The input-feeding loop's fused form (`feed_scan`) has a tanh attentional layer; with maxout it runs the
-        # torch RNN's step loop.
-        self.scans = cell is Cell.gru and num_layers == 1 and not (input_feeding and maxout)
+        self.cpu_path = self._choose_cpu_path(cell, num_layers, maxout)
+
+    def _choose_cpu_path(self, cell: Cell, num_layers: int, maxout: bool) -> CpuPath | None:
+        """A one-layer GRU on the CPU runs through `gru.py`'s scan (same parameters and results, faster there);
+        a step loop runs fused only where the attention class itself declares the loop written for its score
+        (`Attention.fused_loop`: a subclass, or any other class, gets the reference step loop). On other devices
+        the torch RNN (cuDNN) is used."""
+        loop = type(self.attention).fused_loop
+        if cell is not Cell.gru or num_layers != 1:
+            return None
+        if not self.needs_step_loop:
+            return CpuPath.whole
+        if loop is FusedLoop.additive and self.attention.queries_previous_state and not self.input_feeding:
+            return CpuPath.additive
+        if loop is FusedLoop.feed and self.input_feeding and not maxout:  # `feed_scan`'s h~_t is tanh, not maxout
+            return CpuPath.feed
+        return None
 
     def init_state(self, encoded: EncoderOutput) -> DecoderState:
         """GRU: s_0 = tanh(W_s final) for every layer (Bahdanau et al. 2014). LSTM: decoder layer l starts from
@@ -192,13 +216,17 @@ class Decoder(nn.Module):
             logits (B, T, V), the state after the last step, attention weights (B, T, S) or None for `none`.
         """
         embedded = self.dropout(self.embedding(trg_input))  # (B, T, E)
-        if stepwise or not self.scans or embedded.device.type != "cpu":  # on GPUs, cuDNN's GRU is the fast path
+        path = None if stepwise or embedded.device.type != "cpu" else self.cpu_path  # on GPUs: cuDNN's GRU
+        if path is None:
             pre_output, state, weights = self._reference(embedded, state, memory, stepwise)
-        elif self.needs_step_loop:
-            pre_output, state, weights = self._scan_steps(embedded, state, memory)
-        else:
+        elif path is CpuPath.whole:
             pre_output, state, weights = self._scan_whole(embedded, state, memory)
-        return self.output_layer(self.dropout(pre_output)), state, weights
+        elif path is CpuPath.additive:
+            pre_output, state, weights = self._additive_loop(embedded, state, memory)
+        else:
+            pre_output, state, weights = self._feed_loop(embedded, state, memory)
+        # contiguous: dropout draws its mask in memory order, so every path drops the same (batch, step) positions
+        return self.output_layer(self.dropout(pre_output.contiguous())), state, weights
 
     def _reference(
         self, embedded: Tensor, state: DecoderState, memory: Memory, stepwise: bool
@@ -249,21 +277,26 @@ class Decoder(nn.Module):
             pre_output = self.deep_output.of_parts([context, h])  # [c_t; h_t]
         return pre_output, DecoderState(states[-1].unsqueeze(0), None, state.feed), weights
 
-    def _scan_steps(
+    def _additive_loop(
         self, embedded: Tensor, state: DecoderState, memory: Memory
     ) -> tuple[Tensor, DecoderState, Tensor | None]:
-        """Additive (c_i from s_{i-1} enters the GRU) or input feeding (h~_{t-1} enters it): one GRU step at
-        a time, each loop fused into one autograd Function (`additive_scan`, `feed_scan`), with E y projected
-        for all steps at once and the deep output of additive run once at the end."""
+        """Bahdanau order, c_i from s_{i-1} entering the GRU: the step loop fused into `additive_scan`, with E y
+        projected for all steps at once and the deep output run once at the end."""
         w_e, w_rest, b_ih, w_hh, b_hh = self._rnn_weights(embedded.shape[-1])
         gi_y = F.linear(embedded.transpose(0, 1), w_e, b_ih)  # W E y_{i-1} + b for every step, (T, B, G)
-        if self.attention.queries_previous_state:  # Bahdanau order: c_i from s_{i-1}, then s_i
-            weights = AdditiveWeights(*self.attention.query_weights(), w_rest, w_hh, b_hh)
-            states, contexts, alphas = additive_scan(gi_y, state.hidden[0], *memory, weights)
-            contexts = contexts.transpose(0, 1)  # (B, T, D)
-            pre_output = self.deep_output.of_parts([states.transpose(0, 1), embedded, contexts])  # [s_i; E y; c_i]
-            return pre_output, DecoderState(states[-1].unsqueeze(0), None, None), alphas.transpose(0, 1)
-        # Luong with input feeding: h_t from [E y; h~_{t-1}], c_t from h_t, h~_t = tanh(W_c [c_t; h_t] + b)
+        weights = AdditiveWeights(*self.attention.query_weights(), w_rest, w_hh, b_hh)
+        states, contexts, alphas = additive_scan(gi_y, state.hidden[0], *memory, weights)
+        contexts = contexts.transpose(0, 1)  # (B, T, D)
+        pre_output = self.deep_output.of_parts([states.transpose(0, 1), embedded, contexts])  # [s_i; E y; c_i]
+        return pre_output, DecoderState(states[-1].unsqueeze(0), None, None), alphas.transpose(0, 1)
+
+    def _feed_loop(
+        self, embedded: Tensor, state: DecoderState, memory: Memory
+    ) -> tuple[Tensor, DecoderState, Tensor | None]:
+        """Luong order with input feeding: h_t from [E y; h~_{t-1}], c_t from h_t, h~_t = tanh(W_c [c_t; h_t] + b),
+        the step loop fused into `feed_scan`, with E y projected for all steps at once."""
+        w_e, w_rest, b_ih, w_hh, b_hh = self._rnn_weights(embedded.shape[-1])
+        gi_y = F.linear(embedded.transpose(0, 1), w_e, b_ih)  # W E y_{t-1} + b for every step, (T, B, G)
         linear = self.deep_output.linear
         weights = FeedWeights(w_rest, w_hh, b_hh, linear.weight, linear.bias)
         states, feeds, alphas = feed_scan(

@@ -5,23 +5,15 @@ Shapes: B batch, S source length, T target length, V target vocabulary.
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from attention_nmt.model.attention import Memory
-from attention_nmt.model.config import AttentionConfig, EncoderConfig, ModelConfig
+from attention_nmt.data.tokenization import SpecialIds
+from attention_nmt.model.attention import AttentionConfig, Memory
+from attention_nmt.model.config import EncoderConfig, ModelConfig
 from attention_nmt.model.decoder import Decoder, DecoderState
 from attention_nmt.model.encoder import Encoder, EncoderOutput
 from attention_nmt.model.init import initialise
-
-
-class SpecialIds(NamedTuple):
-    pad: int
-    unk: int
-    bos: int
-    eos: int
 
 
 class Seq2Seq(nn.Module):
@@ -77,31 +69,31 @@ def build_model(
     specials: SpecialIds,
 ) -> Seq2Seq:
     """Build the encoder-decoder for one arm; every arm gets the same sizes and initialisation from `model`."""
+    attention.check_fits(model.hidden_size, encoder)
     enc = Encoder(
-        src_vocab_size,
-        model.embedding_size,
-        encoder.hidden_size,
-        encoder.cell,
-        encoder.num_layers,
-        encoder.bidirectional,
-        encoder.dropout,
-        specials.pad,
+        vocab_size=src_vocab_size,
+        embedding_size=model.embedding_size,
+        hidden_size=encoder.hidden_size,
+        cell=encoder.cell,
+        num_layers=encoder.num_layers,
+        bidirectional=encoder.bidirectional,
+        dropout=encoder.dropout,
+        pad_id=specials.pad,
     )
-    arm = attention.build(query_size=model.hidden_size, value_size=enc.output_size)
     dec = Decoder(
-        trg_vocab_size,
-        model.embedding_size,
-        model.hidden_size,
-        model.decoder_cell,
-        model.decoder_layers,
-        model.dropout,
-        arm,
-        enc.output_size,
-        model.output_size,
-        model.maxout,
-        attention.input_feeding,
-        model.tie_embeddings,
-        specials.pad,
+        vocab_size=trg_vocab_size,
+        embedding_size=model.embedding_size,
+        hidden_size=model.hidden_size,
+        cell=model.decoder_cell,
+        num_layers=model.decoder_layers,
+        dropout=model.dropout,
+        attention=attention.build(query_size=model.hidden_size, value_size=enc.output_size),
+        encoder_size=enc.output_size,
+        output_size=model.output_size,
+        maxout=model.maxout,
+        input_feeding=attention.input_feeding,
+        tie_embeddings=model.tie_embeddings,
+        pad_id=specials.pad,
     )
     seq2seq = Seq2Seq(enc, dec, specials)
     initialise(seq2seq, model.init)

@@ -3,49 +3,113 @@
 A CPU allocation of tens of MiB comes fresh from the operating system each time (glibc hands it out with
 mmap), and every first write to one of its pages costs a page fault: for the additive loop's tanh outputs,
 (T, B, S, A) floats per batch, that was as slow as the arithmetic itself. A `Workspace` lends one buffer,
-grown to the largest request seen, to one autograd graph at a time; it is free again once that graph's
-backward pass has run or the graph is gone. While it is lent, a request gets a fresh tensor instead, so
-results never depend on it. A backward pass through a graph whose buffer was lent again since (a second
-backward with `retain_graph=True` after another forward) is stopped by autograd's own version counter,
-which the buffer's views share, instead of reading overwritten values.
+grown to the largest request seen, to one autograd graph at a time, under a lock; while it is lent, a request
+gets a fresh tensor instead, so results never depend on it. The loan is sound on its own terms, whatever
+autograd does (saved-tensor hooks such as `torch.autograd.graph.save_on_cpu()` skip autograd's version check):
+
+- each lending of a buffer is numbered, and the `Loan` carries its number;
+- the loan ends when its holder gives it back (the graph's first backward pass) or when the holder is gone,
+  never because another graph gave back its own;
+- every backward pass starts with `resume`: it holds the buffer again if nobody borrowed it since its loan
+  began, or, if the buffer was lent again since (a second backward with `retain_graph=True` after another
+  forward), raises `WorkspaceReusedError` instead of reading overwritten values. A buffer that was replaced
+  by a bigger one is never lent again, so a graph whose values live there may always run backward.
+
+`release_workspaces()` drops every buffer; training calls it whenever the fused loops go idle (validation,
+the end of fitting), so a paper-sized buffer is not kept resident through evaluation.
 """
 
 from __future__ import annotations
 
 import math
+import threading
 import weakref
+from typing import NamedTuple
 
 from torch import Tensor
 
+_WORKSPACES: weakref.WeakSet[Workspace] = weakref.WeakSet()  # for `release_workspaces`
+
+
+class WorkspaceReusedError(RuntimeError):
+    """A backward pass would read values that a newer forward pass wrote over (see the module docstring)."""
+
+
+class Loan(NamedTuple):
+    """The token of one `Workspace.borrow`: which lending of which buffer it was (both None for a fresh
+    tensor, which no other graph can ever write)."""
+
+    buffer: int | None  # the buffer's serial number (a grown buffer gets a new one)
+    number: int | None  # which lending of that buffer
+
+
+FRESH = Loan(None, None)
+
 
 class Workspace:
-    """One reusable buffer; see the module docstring."""
+    """One reusable buffer, lent to one autograd graph at a time; see the module docstring."""
 
     def __init__(self) -> None:
+        self._lock = threading.Lock()
         self._buffer: Tensor | None = None
-        self._holder: weakref.ref | None = None
-        self._lent = False
+        self._serial = 0  # of the current buffer
+        self._lends = 0  # lendings of the current buffer so far
+        self._holder: weakref.ref | None = None  # the graph (autograd ctx) holding the loan, or None
+        _WORKSPACES.add(self)
 
-    def _free(self) -> bool:
-        return not self._lent or self._holder is None or self._holder() is None
+    def _held(self) -> bool:
+        return self._holder is not None and self._holder() is not None
 
-    def borrow(self, shape: tuple[int, ...], like: Tensor, holder: object) -> tuple[Tensor, bool]:
-        """An uninitialised tensor of `shape` (dtype and device of `like`) for `holder` (the autograd ctx),
-        and whether it is the workspace's (False: the buffer is lent, this is a fresh tensor)."""
-        if not self._free():
-            return like.new_empty(shape), False
-        numel = math.prod(shape)
-        buffer = self._buffer
-        if buffer is None or buffer.numel() < numel or buffer.dtype != like.dtype or buffer.device != like.device:
-            buffer = self._buffer = like.new_empty(numel)
-        self._holder, self._lent = weakref.ref(holder), True
-        return buffer[:numel].view(shape), True
+    def borrow(self, shape: tuple[int, ...], like: Tensor, holder: object) -> tuple[Tensor, Loan]:
+        """An uninitialised tensor of `shape` (dtype and device of `like`) for `holder` (the autograd ctx):
+        the workspace's buffer if it is free, else a fresh tensor (`FRESH`); and the loan's token."""
+        with self._lock:
+            if self._held():
+                return like.new_empty(shape), FRESH
+            numel = math.prod(shape)
+            buffer = self._buffer
+            if buffer is None or buffer.numel() < numel or buffer.dtype != like.dtype or buffer.device != like.device:
+                self._buffer, self._serial, self._lends = like.new_empty(numel), self._serial + 1, 0
+            self._lends += 1
+            self._holder = weakref.ref(holder)
+            return self._buffer[:numel].view(shape), Loan(self._serial, self._lends)
 
-    def give_back(self, lent: bool) -> None:
-        """End a loan (in the backward pass) where `borrow` said the tensor was the workspace's."""
-        if lent:
-            self._lent = False
+    def resume(self, loan: Loan, holder: object) -> None:
+        """At the start of a backward pass: hold the buffer for `holder` again, or raise `WorkspaceReusedError`
+        if it was lent to another graph since `loan` began."""
+        if loan.number is None:
+            return
+        with self._lock:
+            if loan.buffer != self._serial:
+                return  # a replaced buffer, never lent again: the values are intact
+            if self._lends != loan.number:
+                raise WorkspaceReusedError(
+                    "the fused decoder loop's workspace was lent to a newer forward pass since this graph's "
+                    "backward pass last ran, and its saved values were overwritten (a second backward with "
+                    "retain_graph=True after another forward). Run every backward of a graph before the next "
+                    "forward pass, or run the model with stepwise=True."
+                )
+            self._holder = weakref.ref(holder)
+
+    def give_back(self, loan: Loan) -> None:
+        """End `loan` (at the end of the backward pass); only the loan that holds the buffer ends it."""
+        with self._lock:
+            if loan.number is not None and (loan.buffer, loan.number) == (self._serial, self._lends):
+                self._holder = None
 
     def clear(self) -> None:
-        """Drop the buffer (its memory returns to the system once no graph holds it)."""
-        self._buffer, self._holder, self._lent = None, None, False
+        """Drop the buffer (its memory returns to the system once no graph holds it); a graph that holds it
+        keeps its values."""
+        with self._lock:
+            self._buffer, self._serial, self._lends, self._holder = None, self._serial + 1, 0, None
+
+    @property
+    def size(self) -> int:
+        """Elements in the buffer (0 when there is none)."""
+        return 0 if self._buffer is None else self._buffer.numel()
+
+
+def release_workspaces() -> None:
+    """Drop the buffer of every workspace (see the module docstring)."""
+    for workspace in list(_WORKSPACES):
+        workspace.clear()

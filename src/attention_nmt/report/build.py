@@ -25,7 +25,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from attention_nmt.report.attention import aer_table, heatmaps
 from attention_nmt.report.attention_health import CAPTION as HEALTH_CAPTION
 from attention_nmt.report.attention_health import health_figure, health_table, recipe_note
 from attention_nmt.report.bleu_csv import csv_rows, write_csv
@@ -36,6 +35,7 @@ from attention_nmt.report.examples import DEFAULT_PER_BUCKET, examples_table
 from attention_nmt.report.figures import bleu_by_length_figure, figure_bytes, file_safe, save_figure
 from attention_nmt.report.grouping import make_comparisons
 from attention_nmt.report.health import arm_flags
+from attention_nmt.report.heatmaps import aer_table, heatmaps
 from attention_nmt.report.html import Section, method_note, page
 from attention_nmt.report.scores import DEFAULT_SHORT_MAX_WORDS, ComparisonScores, score_comparison
 from attention_nmt.report.statistics import DEFAULT_RESAMPLES, DEFAULT_SEED

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from html import escape
 
-from attention_nmt.report.attention import Heatmap
+from attention_nmt.report.heatmaps import Heatmap
 from attention_nmt.report.scores import SEEDS_AND_SENTENCES, ComparisonScores
 from attention_nmt.report.tables import ALPHA, Table
 from attention_nmt.report.verdict import DEFAULT_MIN_BLEU, Verdict

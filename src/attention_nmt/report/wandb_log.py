@@ -4,7 +4,7 @@
   runs at the end of a multirun), else the runs' own `logger.wandb.project` / `entity`, else this project's
   default (conf/logger/wandb.yaml); group: the runs' `logger.wandb.group`, else the report's (experiment name or
   multirun folder, as training groups its runs).
-- mode: as for training (`attention_nmt.tracking.wandb_settings`): W&B's own settings decide, else offline,
+- mode: as for training (`attention_nmt.tracking.wandb_logger`): W&B's own settings decide, else offline,
   in which case the run is written to `<report folder>/wandb/offline-run-*` for `wandb sync`.
 - what it holds: per comparison, BLEU against source length as a native W&B line chart (one line per arm, from a
   table with an `arm` column that also holds BLEU without the brevity penalty, chrF, their intervals and the
@@ -27,8 +27,8 @@ from attention_nmt.report.build import Report
 from attention_nmt.report.collect import Run
 from attention_nmt.report.scores import ComparisonScores
 from attention_nmt.report.tables import runs_table
-from attention_nmt.tracking.wandb_artifacts import artifact_name
-from attention_nmt.tracking.wandb_settings import effective_mode, wandb_mode
+from attention_nmt.tracking.wandb_logger import effective_mode, wandb_mode
+from attention_nmt.tracking.wandb_media import artifact_name
 
 log = logging.getLogger(__name__)
 PROJECT = "attention-nmt"  # conf/logger/wandb.yaml's project, for runs that logged none (tested to agree)

@@ -20,15 +20,9 @@ from attention_nmt.data.local import LocalDataConfig
 from attention_nmt.data.synthetic import SyntheticDataConfig
 from attention_nmt.errors import ConfigError
 from attention_nmt.evaluation.bleu import make_buckets
-from attention_nmt.model.config import (
-    AdditiveAttentionConfig,
-    AttentionConfig,
-    DecodingConfig,
-    EncoderConfig,
-    ModelConfig,
-    MultiplicativeAttentionConfig,
-    NoAttentionConfig,
-)
+from attention_nmt.model.arms import arm_configs, arm_names
+from attention_nmt.model.attention import AttentionConfig
+from attention_nmt.model.config import DecodingConfig, EncoderConfig, ModelConfig
 from attention_nmt.tasks.launcher import register_resolvers as register_launcher_resolvers
 from attention_nmt.tracking.tuning import TunedConfig
 from attention_nmt.training.optim import OptimConfig
@@ -117,18 +111,7 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         """Cross-group rules, checked at start rather than after the corpus is loaded."""
-        if (
-            isinstance(self.attention, MultiplicativeAttentionConfig)
-            and not self.attention.score.projects_keys
-            and self.encoder.output_size != self.model.hidden_size
-        ):
-            raise ConfigError(
-                f"attention.score={self.attention.score.value} needs the decoder hidden size (model.hidden_size="
-                f"{self.model.hidden_size}) to equal the encoder output size ({self.encoder.output_size}, "
-                f"encoder={self.encoder.name}{', bidirectional' if self.encoder.bidirectional else ''}). Use "
-                "attention.score=general (or scaled_general), or a unidirectional encoder (encoder=gru or "
-                "encoder=lstm)."
-            )
+        self.attention.check_fits(self.model.hidden_size, self.encoder)
 
 
 @dataclass
@@ -144,13 +127,8 @@ class EvaluateConfig:
     paths: PathsConfig = field(default_factory=PathsConfig)
 
 
-SCHEMAS = {
+SCHEMAS = {  # the attention arms' schemas come from their registry (`model/arms/`), in `schemas()`
     "encoder": {"encoder_schema": EncoderConfig},
-    "attention": {
-        "none_schema": NoAttentionConfig,
-        "additive_schema": AdditiveAttentionConfig,
-        "multiplicative_schema": MultiplicativeAttentionConfig,
-    },
     "data": {
         "bible_schema": BibleDataConfig,
         "synthetic_schema": SyntheticDataConfig,
@@ -168,17 +146,25 @@ def seed_list(first: int, count: int) -> str:
     return ",".join(str(first + i) for i in range(count))
 
 
+def schemas() -> dict[str, dict[str, type]]:
+    """Every group's schemas by name: `SCHEMAS` and one `<arm>_schema` per registered attention arm."""
+    return {**SCHEMAS, "attention": {f"{name}_schema": config for name, config in arm_configs().items()}}
+
+
 def register_configs() -> None:
     """Register every schema in Hydra's ConfigStore (at the top level, named by `schema_name`, so they are not
-    offered as group options), the `seed_list` resolver the experiment configs' sweeps use and the SLURM
-    launcher's resolvers (tasks/launcher.py)."""
+    offered as group options), registered arms included (an arm defined outside `model/arms/` registers
+    before this call), and the resolvers the experiment configs' sweeps use: `seed_list` and `arms`
+    (`${arms:}`: every registered arm, "none,additive,multiplicative"), and the SLURM launcher's resolvers
+    (tasks/launcher.py)."""
     OmegaConf.register_new_resolver("seed_list", seed_list, replace=True)
+    OmegaConf.register_new_resolver("arms", lambda: ",".join(arm_names()), replace=True)
     register_launcher_resolvers()
     cs = ConfigStore.instance()
     cs.store(name="train_schema", node=TrainConfig)
     cs.store(name="evaluate_schema", node=EvaluateConfig)
-    for group, schemas in SCHEMAS.items():
-        for name, node in schemas.items():  # outside the groups, so `--help` lists only the user's choices
+    for group, group_schemas in schemas().items():
+        for name, node in group_schemas.items():  # outside the groups, so `--help` lists only the user's choices
             cs.store(name=schema_name(group, name), node=node)
 
 

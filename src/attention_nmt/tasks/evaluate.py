@@ -24,8 +24,8 @@ from attention_nmt.evaluation.results import RunResults
 from attention_nmt.stored_config import from_plain, to_plain
 from attention_nmt.tasks.config import EvaluateConfig
 from attention_nmt.tasks.final_test import ResultsWriter, test_and_write
-from attention_nmt.tracking.wandb_artifacts import use_model_artifact
 from attention_nmt.tracking.wandb_logger import finish_wandb, wandb_loggers, wandb_reference
+from attention_nmt.tracking.wandb_media import use_model_artifact
 from attention_nmt.training.module import TranslationModule
 from attention_nmt.training.resuming import unsafe_checkpoint_message
 from attention_nmt.training.trainer import make_trainer

@@ -21,6 +21,7 @@ from attention_nmt.data.datamodule import TranslationDataModule
 from attention_nmt.stored_config import to_plain
 from attention_nmt.tasks.config import TrainConfig
 from attention_nmt.tasks.final_test import ResultsWriter, results_writer, test_and_write
+from attention_nmt.tracking.tuning import check_tuned
 from attention_nmt.tracking.wandb_logger import finish_wandb, wandb_reference
 from attention_nmt.training.distributed import distributed_job
 from attention_nmt.training.module import TranslationModule
@@ -126,6 +127,7 @@ def train_task(cfg: DictConfig) -> float:
     """Entry for `train.py`: validate and type the composed config, train, return the sweep objective."""
     if HydraConfig.initialized():
         clear_step_limit_if_only_epochs_given(cfg, list(HydraConfig.get().overrides.task))
+    check_tuned(cfg)  # before the tuned values' interpolation fails with a bare missing key
     typed_cfg: TrainConfig = OmegaConf.to_object(cfg)
     with distributed_job():  # a multirun's next DDP job starts its own ranks
         return train(typed_cfg)["objective"]

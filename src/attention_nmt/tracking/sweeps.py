@@ -2,7 +2,12 @@
 
 `python -m attention_nmt.tracking.sweeps sweeps/bottleneck.yaml` prints the `train.py -m ...` command that runs
 the sweep file's grid locally (no W&B account needed); `--run` runs it, with any extra Hydra overrides
-appended. Each job then logs its own W&B run, grouped under the sweep's experiment name.
+appended. Each job then logs its own W&B run, grouped under the sweep's experiment name. `--wandb` creates the
+W&B sweep instead (`wandb sweep`) from the file as loaded.
+
+A parameter whose `values` is the string "${arms:}" sweeps every registered attention arm (`model/arms/`, the
+same list as the experiment configs' `${arms:}`): loading a sweep file writes the list out, so a new arm joins
+the sweep without an edit here. W&B itself would not expand it: create such a sweep with `--wandb`.
 
 Only grid sweeps translate: random and bayes sweeps draw their values on the W&B server (locally, the
 Optuna sweeper does that job: `hparams_search=optuna`).
@@ -14,6 +19,7 @@ import argparse
 import shlex
 import subprocess
 import sys
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -21,8 +27,10 @@ from typing import Any
 import yaml
 
 from attention_nmt.errors import ConfigError
+from attention_nmt.model.arms import arm_names
 
 HYDRA_SPECIAL = set(" ,[]{}()'\"=:\\")
+EVERY_ARM = "${arms:}"  # as `values` of a parameter: every registered attention arm
 
 
 def load_sweep(path: Path) -> dict[str, Any]:
@@ -38,6 +46,9 @@ def load_sweep(path: Path) -> dict[str, Any]:
         ) from None
     if not isinstance(sweep, dict) or not isinstance(sweep.get("parameters"), dict):
         raise ConfigError(f"{path}: not a W&B sweep configuration (a mapping with `method` and `parameters`).")
+    for spec in sweep["parameters"].values():
+        if isinstance(spec, dict) and spec.get("values") == EVERY_ARM:
+            spec["values"] = arm_names()
     return sweep
 
 
@@ -90,6 +101,14 @@ def multirun_command(path: Path, extra: Sequence[str] = ()) -> list[str]:
     return [sys.executable, program, "-m", *multirun_overrides(sweep, path), *extra]
 
 
+def create_wandb_sweep(path: Path, extra: Sequence[str] = ()) -> int:
+    """`wandb sweep` on the sweep file as loaded (arm lists written out), with `extra` options for it."""
+    with tempfile.TemporaryDirectory() as folder:
+        loaded = Path(folder) / path.name
+        loaded.write_text(yaml.safe_dump(load_sweep(path), sort_keys=False), encoding="utf-8")
+        return subprocess.call(["wandb", "sweep", *extra, str(loaded)])
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m attention_nmt.tracking.sweeps", description=__doc__.split("\n\n")[0]
@@ -97,8 +116,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("sweep_file", type=Path, help="a W&B sweep YAML with method: grid, e.g. sweeps/bottleneck.yaml")
     parser.add_argument("overrides", nargs="*", help="extra Hydra overrides for every job, e.g. trainer.max_steps=100")
     parser.add_argument("--run", action="store_true", help="run the multirun instead of printing it")
+    parser.add_argument("--wandb", action="store_true", help="create the W&B sweep (wandb sweep) instead")
+    parser.add_argument("--project", help="with --wandb: the W&B project, instead of the file's")
+    parser.add_argument("--entity", help="with --wandb: the W&B entity (user or team)")
     args = parser.parse_intermixed_args(argv)
     try:
+        if args.wandb:
+            options = [f"--{key}={value}" for key in ("project", "entity") if (value := getattr(args, key))]
+            return create_wandb_sweep(args.sweep_file, options)
         command = multirun_command(args.sweep_file, args.overrides)
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)

@@ -29,8 +29,9 @@ from typing import Any
 
 import yaml
 from hydra.experimental.callback import Callback
-from omegaconf import MISSING, DictConfig
+from omegaconf import MISSING, DictConfig, OmegaConf
 
+from attention_nmt.errors import ConfigError
 from attention_nmt.evaluation.results import write_text_atomically
 
 log = logging.getLogger(__name__)
@@ -53,6 +54,33 @@ class TunedConfig:
     record: str = MISSING  # where its record (tuning.md, every trial) is committed
     selection: str = "best validation BLEU of each arm (val/bleu_best); the test split is never decoded"
     arms: dict[str, TunedArm] = field(default_factory=dict)
+
+
+def missing_tuned(cfg: DictConfig) -> list[str]:
+    """The keys (`optim.lr`) that would read tuned values (conf/tuned/) this run's arm does not have: a new arm
+    in a recipe that trains every arm at its tuned values, unless the command line sets the key itself."""
+    tuned = OmegaConf.select(cfg, "tuned")
+    if tuned is None or cfg.attention.name in tuned.arms:
+        return []
+    return [key for key in TUNED_KEYS if OmegaConf.is_interpolation(*_parent_and_leaf(cfg, key))]
+
+
+def check_tuned(cfg: DictConfig) -> None:
+    """A `ConfigError` naming `tuned.arms.<arm>` and what to do where `missing_tuned` finds keys."""
+    reading, arm, tuned = missing_tuned(cfg), cfg.attention.name, OmegaConf.select(cfg, "tuned")
+    if reading:
+        raise ConfigError(
+            f"tuned.arms.{arm}: conf/tuned/ has no tuned values for attention={arm} (it has "
+            f"{', '.join(tuned.arms) or 'none'}), and this recipe trains every arm at its own tuned "
+            f"{', '.join(reading)}. Give the arm the same tuning budget as the others (python train.py "
+            "experiment=bottleneck_tune, then copy the sweep's tuned.yaml to conf/tuned/bottleneck.yaml), or "
+            f"set {reading[0]}=<value> on the command line."
+        )
+
+
+def _parent_and_leaf(cfg: DictConfig, key: str) -> tuple[DictConfig, str]:
+    parent, _, leaf = key.rpartition(".")
+    return (OmegaConf.select(cfg, parent) if parent else cfg), leaf
 
 
 @dataclass

@@ -26,9 +26,12 @@ from attention_nmt.evaluation.aer import corpus_aer
 from attention_nmt.evaluation.attention_health import AttentionHealth, recorded_scores
 from attention_nmt.evaluation.attention_record import sentence_aer
 from attention_nmt.evaluation.bleu import BucketedBLEU
-from attention_nmt.model.config import AttentionConfig, DecodingConfig, EncoderConfig, ModelConfig
+from attention_nmt.model.arms import stored_arm
+from attention_nmt.model.attention import AttentionConfig
+from attention_nmt.model.config import DecodingConfig, EncoderConfig, ModelConfig
 from attention_nmt.model.search import Hypothesis, search
 from attention_nmt.model.seq2seq import build_model, count_parameters, token_loss
+from attention_nmt.model.workspace import release_workspaces
 from attention_nmt.stored_config import as_typed, stored
 from attention_nmt.training.optim import OptimConfig
 
@@ -70,7 +73,7 @@ class TranslationModule(L.LightningModule):
         self.model = build_model(
             as_typed(model, ModelConfig),
             as_typed(encoder, EncoderConfig),
-            as_typed(attention, AttentionConfig),
+            attention if isinstance(attention, AttentionConfig) else stored_arm(attention),
             src_vocab_size,
             trg_vocab_size,
             SPECIAL_IDS,
@@ -111,6 +114,12 @@ class TranslationModule(L.LightningModule):
         # Lightning calls this after backward and before it clips, so this is the raw gradient norm.
         if self.global_step % self.trainer.log_every_n_steps == 0:
             self.log("train/grad_norm", grad_norm(self.model, norm_type=2)["grad_2.0_norm_total"])
+
+    def on_validation_start(self) -> None:
+        release_workspaces()  # the fused loops' buffers are idle until training resumes
+
+    def on_train_end(self) -> None:
+        release_workspaces()  # not kept resident through testing
 
     def configure_optimizers(self) -> dict[str, Any]:
         return self.optim_cfg.build(self.model.parameters())

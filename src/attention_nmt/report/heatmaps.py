@@ -1,5 +1,5 @@
-"""The report's view of attention: heatmaps of a few test sentences per attention arm, and on corpora with
-gold alignments (the synthetic tasks) the alignment error rate of each arm.
+"""The report's attention heatmaps: a few test sentences per attention arm, and on corpora with gold
+alignments (the synthetic tasks) the alignment error rate of each arm beside them.
 
 Heatmaps come from the attention.json of each arm's first seed (source words across, target words down,
 as in Bahdanau et al.'s Figure 3). AER is what the runs measured at test time under forced decoding
