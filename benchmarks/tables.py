@@ -7,6 +7,8 @@ import platform
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from attention_nmt.machine import cpu_info
+
 
 @dataclass
 class Row:
@@ -40,31 +42,16 @@ def markdown(rows: list[Row], compare: bool) -> str:
     return "\n".join(lines)
 
 
-def _cpuinfo() -> tuple[str, set[str]]:
-    """The CPU's model name and flags from /proc/cpuinfo (platform.processor() and no flags elsewhere)."""
-    cpu, flags = platform.processor(), set()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            key, _, value = line.partition(":")
-            if key.strip() == "model name" and cpu == platform.processor():
-                cpu = value.strip()
-            elif key.strip() == "flags" and not flags:
-                flags = set(value.split())
-    except OSError:
-        pass
-    return cpu, flags
-
-
 def cpu_has_bf16() -> bool:
     """Whether the CPU has bf16 units (AVX512-BF16 or AMX-BF16), where a bf16 precision row is worth running."""
-    return bool(_cpuinfo()[1] & {"avx512_bf16", "amx_bf16"})
+    return bool(cpu_info()[1] & {"avx512_bf16", "amx_bf16"})
 
 
 def machine() -> dict:
     """Where the figures come from."""
     import os
 
-    cpu, flags = _cpuinfo()
+    cpu, flags = cpu_info()
     return {
         "cpu": cpu,
         "cores": os.cpu_count(),

@@ -33,6 +33,7 @@ from omegaconf import MISSING, DictConfig, OmegaConf
 
 from attention_nmt.errors import ConfigError
 from attention_nmt.evaluation.results import write_text_atomically
+from attention_nmt.machine import cpu_info
 
 log = logging.getLogger(__name__)
 
@@ -181,15 +182,7 @@ def tuning_markdown(trials: list[Trial], best: dict[str, Trial]) -> str:
 
 
 def machine_name() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return cpu
+    return cpu_info()[0] or platform.machine()
 
 
 def write_record(sweep_dir: Path, command: str, record: str) -> list[Trial]:
