@@ -8,7 +8,6 @@ entropy and the largest weight against updates. `none` has no attention weights 
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -16,7 +15,7 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from attention_nmt.report.curves import metrics_csv
+from attention_nmt.report.curves import metrics_csv, validation_rows
 from attention_nmt.report.grouping import Comparison
 from attention_nmt.report.tables import Table
 
@@ -39,13 +38,11 @@ FIGURE_KEYS = ("attn_entropy_norm", "attn_max_weight")
 def health_rows(run_dir: Path) -> list[dict[str, float]]:
     """The run's validations with attention diagnostics: [{"updates": k, "attn_entropy_norm": ...}, ...]."""
     path = metrics_csv(run_dir)
-    if path is None:
-        return []
-    with path.open(encoding="utf-8", newline="") as f:
-        rows = [r for r in csv.DictReader(f) if r.get("val/attn_max_weight") and r.get("step")]
+    rows = (validation_rows(path) or []) if path is not None else []
     return [
         {"updates": float(r["step"]) + 1, **{k: float(r[f"val/{k}"]) for k in COLUMNS if r.get(f"val/{k}")}}
         for r in rows
+        if r.get("val/attn_max_weight")
     ]
 
 

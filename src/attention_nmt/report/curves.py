@@ -38,12 +38,19 @@ def metrics_csv(run_dir: Path) -> Path | None:
     return next((p for p in found if p.is_file()), None)
 
 
-def read_curve(path: Path) -> Curve | None:
-    """The validation rows of a metrics.csv (None when it has none or cannot be read)."""
+def validation_rows(path: Path) -> list[dict[str, str]] | None:
+    """The rows of a metrics.csv that a validation logged (val/bleu and a step); None when it cannot be read."""
     try:
         with path.open(encoding="utf-8", newline="") as f:
-            rows = [r for r in csv.DictReader(f) if r.get(VAL_BLEU) and r.get("step")]
+            return [r for r in csv.DictReader(f) if r.get(VAL_BLEU) and r.get("step")]
     except (OSError, ValueError, csv.Error):
+        return None
+
+
+def read_curve(path: Path) -> Curve | None:
+    """The validation rows of a metrics.csv (None when it has none or cannot be read)."""
+    rows = validation_rows(path)
+    if rows is None:
         return None
     by_step = {int(float(r["step"])): r for r in rows}  # the last row of a step wins
     if not by_step:
