@@ -114,7 +114,7 @@ def test_report_averages_seeds_and_shows_a_clear_win_as_significant(tmp_path):
         per_seed = [sacrebleu.corpus_bleu(degrade(test[2], keep, s), [test[2]]).score for s in (1, 2)]
         assert float(rows[(arm, "all")]["bleu"]) == pytest.approx(sum(per_seed) / 2, abs=1e-9)
         assert rows[(arm, "all")]["seeds"] == "1;2"
-    assert "each seed, all" in report.files["markdown"].read_text()
+    assert "### Over seeds" in report.files["markdown"].read_text()
     longest = rows[("additive", "11+")]
     assert float(longest["delta"]) > 10 and float(longest["p_value"]) < 0.05
     # flat quality for both arms: attention helps at every length, and nothing is specific to long sentences

@@ -21,7 +21,7 @@ def report(tiny_multirun, tmp_path_factory):
 def test_examples_show_the_same_sentences_with_every_arms_hypothesis(report, tiny_multirun):
     [section] = report.sections
     [(caption, (headers, rows))] = [t for t in section.tables if t[0].startswith("Example translations")]
-    assert headers == ["bucket", "sentence", "words", "source", "reference", "none", "additive"]
+    assert headers == ["bucket", "sentence", "words", "source", "reference", "none (seed 1234)", "additive (seed 1234)"]
     hyps = {
         arm: read_hypotheses(tiny_multirun / f"{i}_{arm}_bigru_synthetic_reverse_map_s1234" / "hypotheses.tsv")
         for i, arm in enumerate(("none", "additive"))

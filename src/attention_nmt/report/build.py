@@ -4,14 +4,16 @@
 scores them, and writes into `out` (default: `report/` in the multirun folder, or next to the run folders):
   bleu_by_length[_<test set>].png/.svg   the figure, one per test set: BLEU, difference to `none` and length
                    ratio by bucket
-  learning_curves[_<test set>].png/.svg validation BLEU and loss against updates per arm (runs with csv/metrics.csv)
+  learning_curves[_<test set>].png/.svg validation BLEU and loss against updates per arm (runs with csv/metrics.csv),
+                   the mean over seeds with a band from the lowest to the highest seed
   attention_health[_<test set>].png/.svg normalised entropy and largest attention weight against updates per arm
-  report.md        verdicts, tables (BLEU with intervals; difference to `none` with p-values; drop with length and
-                   interaction test; what each drop is made of; BLEU without the brevity penalty and chrF with
-                   intervals; length ratio and brevity penalty; example translations per bucket), runs and method
+  report.md        verdicts, tables (BLEU with intervals; with several seeds, the spread over seeds; difference to
+                   `none` with p-values; drop with length and interaction test; what each drop is made of; BLEU
+                   without the brevity penalty and chrF with intervals; length ratio and brevity penalty; example
+                   translations per bucket, from one named seed), runs and method
   bleu.csv         every number of the tables, one row per test set, arm and slice (and one drop row per arm)
-  runs.csv         every run folder found, with its status (finished / failed / incomplete) and why, updates,
-                   training time, training tokens/s and the W&B run
+  runs.csv         every run folder found, with its status (finished / failed / incomplete) and why, its seed,
+                   test BLEU overall and per bucket, updates, training time, training tokens/s and the W&B run
   attention_<arm>_<sentence>.png   attention heatmaps of a few test sentences per attention arm
   report.html      all of it on one self-contained page
 """
@@ -38,6 +40,8 @@ from attention_nmt.report.health import arm_flags
 from attention_nmt.report.heatmaps import aer_table, heatmaps
 from attention_nmt.report.html import Section, method_note, page
 from attention_nmt.report.scores import DEFAULT_SHORT_MAX_WORDS, ComparisonScores, score_comparison
+from attention_nmt.report.seed_spread import CAPTION as SEEDS_CAPTION
+from attention_nmt.report.seed_spread import seeds_table
 from attention_nmt.report.statistics import DEFAULT_RESAMPLES, DEFAULT_SEED
 from attention_nmt.report.tables import (
     Table,
@@ -48,6 +52,7 @@ from attention_nmt.report.tables import (
     drop_table,
     length_ratio_table,
     nobp_table,
+    runs_csv_table,
     runs_table,
     to_markdown,
 )
@@ -108,6 +113,8 @@ AER_CAPTION = (
 
 def _tables(scores: ComparisonScores) -> list[tuple[str, Table]]:
     tables = [("BLEU per arm: mean over seeds [95% bootstrap interval]", bleu_table(scores))]
+    if (spread := seeds_table(scores)) is not None:
+        tables.append((SEEDS_CAPTION, spread))
     deltas = delta_table(scores)
     if deltas is not None:
         tables.append(("Difference to `none` in BLEU points (paired bootstrap p-value)", deltas))
@@ -218,7 +225,7 @@ def build_report(
     }
     report.files["markdown"].write_text(markdown(report, runs_tab, notes, min_bleu), encoding="utf-8")
     write_csv(report.files["csv"], csv_rows(report.scores))
-    _write_runs_csv(report.files["runs"], runs_tab)
+    _write_runs_csv(report.files["runs"], runs_csv_table(runs, root))
     report.files["html"].write_text(page(report.title, report.sections, runs_tab, notes, min_bleu), encoding="utf-8")
     return report
 

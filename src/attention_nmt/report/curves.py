@@ -1,5 +1,6 @@
 """Learning curves: validation BLEU and loss against updates, read from each run's `csv/metrics.csv` (Lightning's
-CSVLogger), one line per arm (mean over its seeds). What a curve says about a run (still rising, diverged) is
+CSVLogger), one line per arm (mean over its seeds) in a band from its lowest to its highest seed at each update.
+What a curve says about a run (still rising, diverged) is
 `health`'s.
 
 Lightning logs a validation that follows update k at `step` k - 1 (a run validating every 10 updates logs steps
@@ -30,6 +31,9 @@ class Curve:
     updates: np.ndarray
     bleu: np.ndarray
     loss: np.ndarray
+    seeds: int = 1  # runs averaged
+    bleu_band: tuple[np.ndarray, np.ndarray] | None = None  # lowest and highest seed at each update (seeds > 1)
+    loss_band: tuple[np.ndarray, np.ndarray] | None = None
 
 
 def metrics_csv(run_dir: Path) -> Path | None:
@@ -63,7 +67,8 @@ def read_curve(path: Path) -> Curve | None:
 
 
 def mean_curve(curves: Sequence[Curve]) -> Curve | None:
-    """Mean over seeds at every update any seed validated at (over the seeds that did); None without curves."""
+    """Mean over seeds at every update any seed validated at (over the seeds that did), with the lowest and
+    highest seed there as a band when there are several; None without curves."""
     if not curves:
         return None
     updates = np.unique(np.concatenate([c.updates for c in curves]))
@@ -73,7 +78,11 @@ def mean_curve(curves: Sequence[Curve]) -> Curve | None:
         bleu[i, at], loss[i, at] = curve.bleu, curve.loss
     with np.errstate(invalid="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # an update only some seeds logged a loss at
-        return Curve(updates, np.nanmean(bleu, axis=0), np.nanmean(loss, axis=0))
+        mean = Curve(updates, np.nanmean(bleu, axis=0), np.nanmean(loss, axis=0), seeds=len(curves))
+        if len(curves) > 1:
+            mean.bleu_band = (np.nanmin(bleu, axis=0), np.nanmax(bleu, axis=0))
+            mean.loss_band = (np.nanmin(loss, axis=0), np.nanmax(loss, axis=0))
+        return mean
 
 
 def arm_curves(arms: Sequence[tuple[str, Sequence[Path]]]) -> dict[str, Curve]:
@@ -87,21 +96,27 @@ def arm_curves(arms: Sequence[tuple[str, Sequence[Path]]]) -> dict[str, Curve]:
 
 
 def learning_curves_figure(curves: dict[str, Curve], title: str, arms: Sequence[str] = ()) -> Figure:
-    """Validation BLEU and validation loss against updates, one line per arm; an arm listed in `arms` (the
-    comparison's arms in order) gets the colour it has in the BLEU-by-length figure."""
+    """Validation BLEU and validation loss against updates, one line per arm (mean over seeds) in a shaded band
+    from its lowest to its highest seed; an arm listed in `arms` (the comparison's arms in order) gets the colour
+    it has in the BLEU-by-length figure."""
     fig = Figure(figsize=SIZE_INCHES, dpi=DPI)
     FigureCanvasAgg(fig)
     bleu_ax, loss_ax = fig.subplots(1, 2)
     for i, (label, curve) in enumerate(curves.items()):
         colour = f"C{list(arms).index(label) if label in arms else i}"
-        for ax, values in ((bleu_ax, curve.bleu), (loss_ax, curve.loss)):
-            ax.plot(curve.updates, values, marker="o", markersize=3, linewidth=2, color=colour, label=label)
+        name = label if curve.seeds == 1 else f"{label} ({curve.seeds} seeds)"
+        for ax, values, band in ((bleu_ax, curve.bleu, curve.bleu_band), (loss_ax, curve.loss, curve.loss_band)):
+            ax.plot(curve.updates, values, marker="o", markersize=3, linewidth=2, color=colour, label=name)
+            if band is not None:
+                ax.fill_between(curve.updates, *band, color=colour, alpha=0.2, linewidth=0)
     for ax, name in ((bleu_ax, "validation BLEU"), (loss_ax, "validation loss (per token)")):
         ax.set_xlabel("updates")
         ax.set_ylabel(name)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8, loc="best")
-    bleu_ax.set_title(f"Learning curves: {title} (mean over seeds)", fontsize=10)
+    banded = any(c.bleu_band is not None for c in curves.values())
+    how = "mean over seeds; shaded: lowest to highest seed" if banded else "mean over seeds"
+    bleu_ax.set_title(f"Learning curves: {title} ({how})", fontsize=10)
     loss_ax.set_title("Validation loss", fontsize=10)
     fig.tight_layout()
     return fig

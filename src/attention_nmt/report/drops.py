@@ -61,6 +61,7 @@ class Drop:
     bp_share_ci: tuple[float, float] = (float("nan"), float("nan"))  # of drop(BLEU) - drop(BLEU without BP)
     short_points: dict[str, float | None] = field(default_factory=dict)  # BP and length ratio on the short slice
     long_points: dict[str, float | None] = field(default_factory=dict)  # and on the longest bucket
+    seed_drops: list[float] = field(default_factory=list)  # each seed's BLEU drop, in the arm's seed order
 
     @property
     def short_bleu(self) -> float:
@@ -122,6 +123,7 @@ def drop_of(short: Sampled, long: Sampled, slices: tuple[str, int, str, int]) ->
         bp_share_ci=percentile_interval(resampled[BLEU_KEY] - resampled[NO_BP]),
         short_points={k: short.points[k] for k in (BP, LENGTH_RATIO)},
         long_points={k: long.points[k] for k in (BP, LENGTH_RATIO)},
+        seed_drops=[s - x for s, x in zip(short.seed_bleus, long.seed_bleus)],
     )
     return drop, resampled
 

@@ -2,7 +2,8 @@
 hypothesis side by side, so a reader sees what the BLEU numbers mean (where `none` stops early or wanders).
 
 The sentences are the same for every arm (the comparison's runs translated the same test set), spread evenly over
-each bucket's sentences in test-set order; each arm shows its first run's (lowest seed's) hypothesis.
+each bucket's sentences in test-set order; each arm shows one run's hypothesis, the run of its lowest seed, and
+its column names that seed.
 """
 
 from __future__ import annotations
@@ -14,7 +15,10 @@ from attention_nmt.report.scores import slices_of
 from attention_nmt.report.tables import Table
 
 DEFAULT_PER_BUCKET = 2
-CAPTION = "Example translations: the same test sentences for every arm, {n} per length bucket (first seed's run)"
+CAPTION = (
+    "Example translations: the same test sentences for every arm, {n} per length bucket (each arm's run with its "
+    "lowest seed, named in its column)"
+)
 
 
 def example_indices(comparison: Comparison, per_bucket: int = DEFAULT_PER_BUCKET) -> list[tuple[str, int]]:
@@ -29,7 +33,9 @@ def example_indices(comparison: Comparison, per_bucket: int = DEFAULT_PER_BUCKET
 def examples_table(comparison: Comparison, per_bucket: int = DEFAULT_PER_BUCKET) -> Table:
     """bucket, sentence number, source words, source, reference, then one hypothesis column per arm."""
     firsts = [min(arm.runs, key=lambda r: (r.seed is None, r.seed or 0)) for arm in comparison.arms]
-    headers = ["bucket", "sentence", "words", "source", "reference", *(arm.label for arm in comparison.arms)]
+    arms = zip(comparison.arms, firsts)
+    named = [arm.label if run.seed is None else f"{arm.label} (seed {run.seed})" for arm, run in arms]
+    headers = ["bucket", "sentence", "words", "source", "reference", *named]
     rows = []
     for label, i in example_indices(comparison, per_bucket):
         row = comparison.rows[i]

@@ -42,8 +42,8 @@ def _slice_header(piece: SliceScore) -> str:
 
 
 def bleu_table(scores: ComparisonScores) -> Table:
-    """Arm x slice: 'BLEU [low, high]' (mean over seeds, 95% bootstrap interval); with several seeds, a last
-    column gives each seed's overall BLEU."""
+    """Arm x slice: 'BLEU [low, high]' (mean over seeds, 95% bootstrap interval); each seed's BLEU is in
+    `seed_spread`'s table."""
     headers = ["arm", "seeds", "parameters", *(_slice_header(p) for p in scores.arms[0].slices)]
     rows = [
         [
@@ -54,10 +54,6 @@ def bleu_table(scores: ComparisonScores) -> Table:
         ]
         for a in scores.arms
     ]
-    if any(len(a.arm.runs) > 1 for a in scores.arms):  # the spread the intervals do not cover
-        headers.append("each seed, all")
-        for row, arm in zip(rows, scores.arms):
-            row.append(", ".join(f"{seed}: {b:.2f}" for seed, b in zip(arm.arm.seeds, arm.overall.seed_bleus)))
     return headers, rows
 
 
@@ -204,6 +200,18 @@ def runs_table(runs: Sequence[Run], root: Path | None = None) -> Table:
         seed = str(run.seed if run.seed is not None else "?")
         rows.append([name, run.status, run.attention, seed, bleu, *_training_cells(run.results), run.reason])
     return headers, rows
+
+
+def runs_csv_table(runs: Sequence[Run], root: Path | None = None) -> Table:
+    """`runs_table` with each run's test BLEU per source-length bucket after it (from its results.json), so
+    runs.csv holds every seed's BLEU on every bucket."""
+    headers, rows = runs_table(runs, root)
+    labels = list(dict.fromkeys(b.label for r in runs if r.results is not None for b in r.results.test.buckets))
+    at = headers.index("BLEU") + 1
+    for run, row in zip(runs, rows):
+        found = {b.label: b for b in run.results.test.buckets} if run.ok and run.results is not None else {}
+        row[at:at] = [f"{found[label].bleu:.2f}" if found.get(label) and found[label].n else "-" for label in labels]
+    return headers[:at] + [f"BLEU {label}" for label in labels] + headers[at:], rows
 
 
 def _training_cells(results: RunResults | None) -> list[str]:

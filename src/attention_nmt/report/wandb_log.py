@@ -26,7 +26,7 @@ from attention_nmt.report.bleu_csv import CSV_COLUMNS, csv_rows
 from attention_nmt.report.build import Report
 from attention_nmt.report.collect import Run
 from attention_nmt.report.scores import ComparisonScores
-from attention_nmt.report.tables import runs_table
+from attention_nmt.report.tables import runs_csv_table
 from attention_nmt.tracking.wandb_logger import effective_mode, wandb_mode
 from attention_nmt.tracking.wandb_media import artifact_name
 
@@ -142,7 +142,7 @@ def _media(report: Report) -> dict[str, Any]:
             media[f"{key}/attention/{heatmap.path.stem}"] = wandb.Image(str(heatmap.path), caption=heatmap.caption)
     rows = csv_rows(report.scores)
     media["report/bleu"] = wandb.Table(columns=CSV_COLUMNS, data=[[r.get(c) for c in CSV_COLUMNS] for r in rows])
-    headers, run_rows = runs_table(report.runs)
+    headers, run_rows = runs_csv_table(report.runs)
     media["report/runs"] = wandb.Table(columns=headers, data=run_rows)
     return media
 
