@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import itertools
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -40,6 +41,7 @@ SWEEPS = {
     },
 }
 SEEDED = [e for e in EXPERIMENTS if e != "bottleneck_tune"]
+DEFAULT_SEEDS = {"bottleneck": ["1234", "1235", "1236"]}  # the headline's verdict is over three seeds per arm
 
 
 def sweep_params(experiment: str, *overrides: str) -> dict[str, list[str]]:
@@ -64,8 +66,22 @@ def test_every_experiment_file_is_covered():
 
 @pytest.mark.parametrize("experiment", SEEDED)
 def test_experiment_sweeps_its_arms_and_seeds_adds_seeds(experiment):
-    assert sweep_params(experiment) == {**SWEEPS[experiment], "seed": ["1234"]}
+    assert sweep_params(experiment) == {**SWEEPS[experiment], "seed": DEFAULT_SEEDS.get(experiment, ["1234"])}
     assert sweep_params(experiment, "seeds=3")["seed"] == ["1234", "1235", "1236"]
+    assert sweep_params(experiment, "seeds=1")["seed"] == ["1234"]
+
+
+def test_the_headline_is_nine_jobs_two_at_a_time_and_seeds_1_is_three():
+    with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
+        cfg = compose("train", overrides=["experiment=bottleneck"], return_hydra_config=True)
+    launcher = cfg.hydra.launcher
+    assert launcher._target_.endswith("JoblibLauncher") and launcher.n_jobs == 2
+    jobs = list(itertools.product(*sweep_params("bottleneck").values()))
+    assert len(jobs) == 9 and {seed for _, seed in jobs} == {"1234", "1235", "1236"}
+    assert len(list(itertools.product(*sweep_params("bottleneck", "seeds=1").values()))) == 3
+    with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):  # one at a time, one override away
+        basic = compose("train", ["experiment=bottleneck", "hydra/launcher=basic"], return_hydra_config=True)
+    assert basic.hydra.launcher._target_.endswith("BasicLauncher")
 
 
 @pytest.mark.parametrize("experiment", EXPERIMENTS)
@@ -113,15 +129,24 @@ def test_experiment_trains_one_fast_dev_run_step(experiment, scale, tmp_path, ca
     assert first_loss_is_a_uniform_guess(metrics, tmp_path / "run")
 
 
-def test_experiment_multirun_launches_every_arm_and_seed_then_writes_the_report(tmp_path):
+def _log_span(job: Path) -> tuple[datetime, datetime]:
+    stamps = [
+        datetime.strptime(line[1:24], "%Y-%m-%d %H:%M:%S,%f")
+        for line in (job / "train.log").read_text(encoding="utf-8").splitlines()
+        if line.startswith("[20")
+    ]
+    return stamps[0], stamps[-1]
+
+
+def test_experiment_multirun_launches_every_arm_and_seed_side_by_side_then_writes_the_report(tmp_path):
     arms = tuned_arms("bottleneck")
     tiny = [o for o in TINY if not o.startswith("trainer.max_steps")] + ["trainer.max_steps=2"]
+    seeds = [1234, 1235, 1236]  # the default: three per arm
     done = run_script(
         "train.py",
         [
             "-m",
             "experiment=bottleneck",
-            "seeds=2",
             *([] if arms == ARMS else ["attention=" + ",".join(arms)]),  # an arm not yet tuned cannot run it
             *tiny,
             f"paths.cache_dir={tmp_path}/cache",
@@ -132,13 +157,16 @@ def test_experiment_multirun_launches_every_arm_and_seed_then_writes_the_report(
     )
     assert done.returncode == 0, done.stderr[-3000:]
     jobs = sorted(p.name for p in Path(tmp_path, "multirun").iterdir() if p.is_dir())
-    assert jobs == [
-        f"{i}_{arm}_bigru_synthetic_reverse_map_s{seed}"
-        for i, (arm, seed) in enumerate(itertools.product(arms, [1234, 1235]))
-    ] + ["report"]
+    expected = [
+        f"{i}_{arm}_bigru_synthetic_reverse_map_s{seed}" for i, (arm, seed) in enumerate(itertools.product(arms, seeds))
+    ]
+    assert jobs == sorted(expected + ["report"])
+    # two at a time: the first two jobs start together, and some job starts before the one before it has ended
+    spans = [_log_span(tmp_path / "multirun" / job) for job in expected]
+    assert any(later[0] < earlier[1] for earlier, later in itertools.pairwise(spans))
     with open(tmp_path / "multirun" / "report" / "bleu.csv", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
     assert {(r["arm"], r["runs"], r["seeds"]) for r in rows if r["slice"] == "all"} == {
-        (arm, "2", "1234;1235") for arm in arms
+        (arm, "3", "1234;1235;1236") for arm in arms
     }
     assert "Report: " in done.stderr + done.stdout

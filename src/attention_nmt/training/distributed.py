@@ -66,8 +66,9 @@ def hydra_job_command(local_rank: int) -> tuple[list[str], str]:
     if "joblib" in launcher_target.lower():
         raise ConfigError(
             "trainer.strategy=ddp re-runs the training script for each rank, which a joblib worker "
-            "cannot do. Run DDP jobs with the default launcher (drop hydra/launcher=joblib) or "
-            "hydra/launcher=slurm."
+            "cannot do, and this multirun's launcher is joblib's (hydra/launcher=joblib, or side_by_side, "
+            "which experiment=bottleneck uses). Run DDP jobs one at a time with hydra/launcher=basic, or "
+            "with hydra/launcher=slurm."
         )
     if __main__.__spec__ is None:
         command = [sys.executable, to_absolute_path(sys.argv[0])]
