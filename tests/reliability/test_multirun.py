@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from attention_nmt.evaluation.results import RunResults
 from tests.conftest import TINY, run_script
 
 
-def test_failing_job_is_recorded_and_the_others_still_run(tmp_path):
+@pytest.mark.parametrize("launcher", ["basic", "side_by_side"])  # one at a time; two at a time (the headline's)
+def test_failing_job_is_recorded_and_the_others_still_run(tmp_path, launcher):
     bad, good = tmp_path / "bad.tsv", tmp_path / "good.tsv"
     bad.write_text("uno\tone\ndos two\ntres\tthree\n", encoding="utf-8")
     good.write_text("".join(f"uno dos {i}\tone two {i}\n" for i in range(100)), encoding="utf-8")
@@ -27,6 +30,7 @@ def test_failing_job_is_recorded_and_the_others_still_run(tmp_path):
             "trainer.max_steps=2",
             f"paths.cache_dir={tmp_path}/cache",
             f"hydra.sweep.dir={sweep}",
+            f"hydra/launcher={launcher}",
         ],
         tmp_path,
         timeout=600,
