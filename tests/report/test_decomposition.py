@@ -33,7 +33,7 @@ from attention_nmt.report.scores import score_comparison
 from attention_nmt.report.statistics import bleu_for_signature, resample_counts, sentence_stats
 from tests.report.handmade import degrade, make_run, toy_corpus
 
-REFERENCE = Path(__file__).resolve().parents[2] / "outputs" / "reference" / "bottleneck_3000"
+REFERENCE = Path(__file__).resolve().parents[2] / "outputs" / "reference" / "bottleneck_3000_3seeds"
 SIGNATURE = "nrefs:1|case:mixed|eff:no|tok:13a|smooth:exp|version:2.6.0"
 
 
@@ -166,10 +166,10 @@ def test_a_drop_is_read_as_content_or_length_from_its_intervals():
 
 
 def test_the_reference_run_none_loses_mostly_in_length_by_sacrebleu(tmp_path):
-    [comparison] = make_comparisons(collect([REFERENCE]))
+    [comparison] = make_comparisons(collect(sorted(REFERENCE.glob("*_s1234"))))  # one seed: its own sentences
     none = score_comparison(comparison, resamples=100).arms[0]
     assert none.arm.label == "none" and none.drop.in_length and not none.drop.in_content
-    rows = read_hypotheses(next(REFERENCE.glob("0_none_*")) / "hypotheses.tsv")
+    rows = read_hypotheses(next(REFERENCE.glob("0_none_*_s1234")) / "hypotheses.tsv")
     short = [r for r in rows if r["src_words"] <= 20]
     long = [r for r in rows if r["src_words"] >= 51]
     short, long = (_sacrebleu([r["hypothesis"] for r in s], [r["reference"] for r in s]) for s in (short, long))
