@@ -75,7 +75,7 @@ def test_report_run_holds_the_native_chart_the_tables_and_the_report_folder(cli_
     by_key = {(r["arm"], r["slice"]): float(r["bleu"]) for r in expected}
     assert all(row[6] == pytest.approx(by_key[(row[0], row[1])]) for row in points["data"])
     examples = table(f"{name}/example_translations")
-    assert examples["columns"][-2:] == ["none", "additive"] and examples["data"]
+    assert examples["columns"][-2:] == ["none (seed 1234)", "additive (seed 1234)"] and examples["data"]
     assert {f"{name}/bleu_per_arm", f"{name}/drop_with_length", f"{name}/difference_to_none"} <= set(summary)
     assert {f"{name}/drop_decomposed", f"{name}/precision_part", f"{name}/chrf_per_arm"} <= set(summary)
     decomposed = table(f"{name}/drop_decomposed")
