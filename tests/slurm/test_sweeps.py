@@ -26,7 +26,7 @@ def _job_folders(sweep: Path) -> list[Path]:
 
 
 def test_experiment_arms_run_as_slurm_jobs_with_the_default_launchers_bleu_and_one_report(tmp_path, launcher):
-    experiment = ["experiment=bottleneck", *SWEEP, f"paths.cache_dir={tmp_path}/cache"]
+    experiment = ["experiment=bottleneck", "seeds=1", *SWEEP, f"paths.cache_dir={tmp_path}/cache"]  # one job per arm
     proc = start_train(["-m", *experiment, *launcher, f"hydra.sweep.dir={tmp_path}/slurm"], tmp_path)
     queue = QueueWatch(proc)
     code, output = finish(proc)
