@@ -8,6 +8,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -111,3 +112,14 @@ def run_script(script: str, args: list[str], cwd: Path, timeout: int = 900, **en
         timeout=timeout,
         env={**os.environ, "WANDB_MODE": "offline", **env},
     )
+
+
+def log_span(job: Path) -> tuple[datetime, datetime]:
+    """The first and last timestamps of a job's train.log: when it started and ended, to tell jobs that ran
+    side by side from jobs that ran one after the other."""
+    stamps = [
+        datetime.strptime(line[1:24], "%Y-%m-%d %H:%M:%S,%f")
+        for line in (job / "train.log").read_text(encoding="utf-8").splitlines()
+        if line.startswith("[20")
+    ]
+    return stamps[0], stamps[-1]

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import itertools
-from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -17,7 +16,7 @@ from attention_nmt.model.arms import arm_names
 from attention_nmt.tasks.config import seed_list
 from attention_nmt.tasks.train import train
 from attention_nmt.tracking.tuning import check_tuned, missing_tuned
-from tests.conftest import CONF_DIR, ROOT, TINY, compose_config, first_loss_is_a_uniform_guess, run_script
+from tests.conftest import CONF_DIR, ROOT, TINY, compose_config, first_loss_is_a_uniform_guess, log_span, run_script
 
 EXPERIMENTS = sorted(p.stem for p in (ROOT / "conf" / "experiment").glob("*.yaml"))
 # (experiment, scale) pairs a user runs; the paper scales go with their paper's experiment.
@@ -129,15 +128,6 @@ def test_experiment_trains_one_fast_dev_run_step(experiment, scale, tmp_path, ca
     assert first_loss_is_a_uniform_guess(metrics, tmp_path / "run")
 
 
-def _log_span(job: Path) -> tuple[datetime, datetime]:
-    stamps = [
-        datetime.strptime(line[1:24], "%Y-%m-%d %H:%M:%S,%f")
-        for line in (job / "train.log").read_text(encoding="utf-8").splitlines()
-        if line.startswith("[20")
-    ]
-    return stamps[0], stamps[-1]
-
-
 def test_experiment_multirun_launches_every_arm_and_seed_side_by_side_then_writes_the_report(tmp_path):
     arms = tuned_arms("bottleneck")
     tiny = [o for o in TINY if not o.startswith("trainer.max_steps")] + ["trainer.max_steps=2"]
@@ -162,7 +152,7 @@ def test_experiment_multirun_launches_every_arm_and_seed_side_by_side_then_write
     ]
     assert jobs == sorted(expected + ["report"])
     # two at a time: the first two jobs start together, and some job starts before the one before it has ended
-    spans = [_log_span(tmp_path / "multirun" / job) for job in expected]
+    spans = [log_span(tmp_path / "multirun" / job) for job in expected]
     assert any(later[0] < earlier[1] for earlier, later in itertools.pairwise(spans))
     with open(tmp_path / "multirun" / "report" / "bleu.csv", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))

@@ -3,7 +3,6 @@ README promises, joblib runs jobs in parallel, submitit runs jobs, and Optuna se
 
 import csv
 import subprocess
-from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -13,7 +12,7 @@ from hydra.types import RunMode
 from omegaconf import OmegaConf
 
 from attention_nmt.evaluation.results import RunResults
-from tests.conftest import CONF_DIR, TINY, run_script
+from tests.conftest import CONF_DIR, TINY, log_span, run_script
 
 SWEEP_TINY = [o for o in TINY if not o.startswith("logger=")] + ["logger=csv"]
 
@@ -92,15 +91,6 @@ def _jobs(sweep: Path) -> list[Path]:
     return sorted(p for p in sweep.iterdir() if p.is_dir() and not p.name.startswith("."))
 
 
-def _log_span(job: Path) -> tuple[datetime, datetime]:
-    stamps = [
-        datetime.strptime(line[1:24], "%Y-%m-%d %H:%M:%S,%f")
-        for line in (job / "train.log").read_text().splitlines()
-        if line.startswith("[20")
-    ]
-    return stamps[0], stamps[-1]
-
-
 @pytest.mark.slow
 def test_joblib_launcher_runs_the_jobs_of_a_sweep_at_the_same_time(tmp_path):
     _needs("hydra_joblib_launcher")
@@ -120,7 +110,7 @@ def test_joblib_launcher_runs_the_jobs_of_a_sweep_at_the_same_time(tmp_path):
     )
     jobs = _jobs(tmp_path / "multirun")
     assert len(jobs) == 2 and all(RunResults.read(j / "results.json").test.n == 40 for j in jobs)
-    (start0, end0), (start1, end1) = (_log_span(j) for j in jobs)
+    (start0, end0), (start1, end1) = (log_span(j) for j in jobs)
     assert start0 < end1 and start1 < end0  # the two jobs overlapped in time
 
 
