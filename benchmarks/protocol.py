@@ -2,7 +2,8 @@
 
 Each side (ours, Joey NMT) runs in its own process, started with the thread count in its environment.
 The driver writes one JSON command per line to the worker's stdin and reads one JSON reply per line:
-`{"cmd": "setup", ...}` builds a model and its batches, `{"cmd": "run"}` measures one repeat and
+`{"cmd": "setup", ...}` builds a model and its batches, `{"cmd": "run"}` measures one repeat,
+`{"cmd": "count"}` counts the FLOPs of one pass (`flops.count`, where the worker offers it) and
 `{"cmd": "quit"}` ends the worker. Every reply carries the process's peak resident memory so far, above its
 baseline after imports.
 This module is imported by both workers, so it must not import torch, attention_nmt or joeynmt.
@@ -56,8 +57,12 @@ def peak_rss_mb() -> float:
     return _status_mb("VmHWM") or resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
-def serve(setup: Callable[..., Callable[[], dict[str, Any]]]) -> None:
-    """Answer commands until `quit`. `setup(**args)` returns the function that one `run` calls.
+def serve(
+    setup: Callable[..., Callable[[], dict[str, Any]]],
+    commands: dict[str, Callable[[Callable[[], dict[str, Any]]], dict[str, Any]]] | None = None,
+) -> None:
+    """Answer commands until `quit`. `setup(**args)` returns the function that one `run` calls; each of
+    `commands` (name -> function of that run function, e.g. `count`) answers the command of its name.
 
     Replies go to the original stdout; anything the libraries print is sent to stderr instead, so
     it can never corrupt the protocol. Memory is reported as the peak RSS above the process's RSS when
@@ -78,6 +83,8 @@ def serve(setup: Callable[..., Callable[[], dict[str, Any]]]) -> None:
                 run, reply = setup(**command), {}
             elif name == "run" and run is not None:
                 reply = run()
+            elif name in (commands or {}) and run is not None:
+                reply = commands[name](run)
             else:
                 raise ValueError(f"unknown or premature command {name!r}")
             reply["ok"] = True

@@ -77,15 +77,21 @@ class Side:
 
 @dataclass
 class Measured:
-    """One side's result for a row: median work per second over the repeats, and its peak RSS."""
+    """One side's result for a row: median work per second over the repeats, its peak RSS, and, where
+    counted, the FLOPs per unit of work (target token, sentence) of one pass (`flops.count`)."""
 
     rate: float
     peak_rss_mb: float
     rates: list[float]
+    flops_per_unit: float | None = None
 
 
-def measure(sides: list[Side], setup: dict[str, Any], threads: int, repeats: int) -> dict[str, Measured]:
-    """Measure one row on every side, interleaving the repeats. Returns the result per side name."""
+def measure(
+    sides: list[Side], setup: dict[str, Any], threads: int, repeats: int, count: bool = False
+) -> dict[str, Measured]:
+    """Measure one row on every side, interleaving the repeats. Returns the result per side name. With `count`,
+    each side then counts the FLOPs of one more pass (after the timed ones, so the counter's own overhead
+    touches neither the rates nor the peak memory)."""
     workers: list[Worker] = []
     try:
         for side in sides:
@@ -100,10 +106,30 @@ def measure(sides: list[Side], setup: dict[str, Any], threads: int, repeats: int
                 reply = worker.ask(cmd="run")
                 rates[worker.name].append(reply["work"] / reply["seconds"])
                 rss[worker.name] = reply["peak_rss_mb"]
-        return {name: Measured(statistics.median(r), rss[name], r) for name, r in rates.items()}
+        counted = {w.name: w.ask(cmd="count") for w in workers} if count else {}
+        return {
+            name: Measured(
+                statistics.median(r),
+                rss[name],
+                r,
+                counted[name]["flops"] / counted[name]["work"] if name in counted else None,
+            )
+            for name, r in rates.items()
+        }
     finally:
         for worker in workers:
             worker.close()
+
+
+def profile(side: Side, setup: dict[str, Any], threads: int) -> dict[str, Any]:
+    """One side's `profile_pass.profile` of a row: the shares of its time in matrix products, other operators
+    and the framework."""
+    worker = Worker(side.name, side.python, side.script, threads)
+    try:
+        worker.ask(cmd="setup", threads=threads, **setup)
+        return worker.ask(cmd="profile")
+    finally:
+        worker.close()
 
 
 def ratio(ours: float | None, theirs: float | None) -> float | None:

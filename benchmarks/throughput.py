@@ -11,8 +11,11 @@ Training rows count target tokens per second over a fixed number of warm batches
 count sentences per second over an evenly spread sample of the test set (untrained, seeded models,
 so both sides decode to their maximum length of 1.5 x the source). Peak memory is each process's
 peak RSS above its own RSS after imports. Where the CPU has bf16 units our rows are repeated under bf16
-autocast (`--precisions`). A second table (ours only) shows cost by source length and peak memory by
-batch size. The CPU is named above the tables and in the JSON.
+autocast (`--precisions`). Every speed row also carries each side's FLOPs per unit of work, counted by
+PyTorch's `FlopCounterMode` on one pass (`flops.py`), the GFLOP/s that makes, and that as a share of the
+matrix-multiply peak at the decoder's per-step shape, measured in the same run (`peak.py`). A second table
+(ours only) shows cost by source length and peak memory by batch size, a third where our time goes per arm
+(`profile_pass.py`). The CPU is named above the tables and in the JSON.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # noqa: E402  (a script beside its helpers)
 
 import corpus as corpus_lib  # noqa: E402
+import peak  # noqa: E402
 import runner  # noqa: E402
 import scaling  # noqa: E402
 import tables  # noqa: E402
@@ -54,6 +58,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--beam-sentences", type=int, default=64, help="test sentences per beam-5 repeat")
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--no-scaling", action="store_true", help="skip the second table")
+    parser.add_argument("--no-profile", action="store_true", help="skip the third table (where our time goes)")
     parser.add_argument("--quick", action="store_true", help="tiny sizes: checks every path, measures nothing")
     parser.add_argument("--cache-dir", type=Path, default=Path.home() / ".cache" / "attention-nmt")
     parser.add_argument(
@@ -117,18 +122,39 @@ def sides(compare: str | None) -> list[runner.Side]:
     return ours + [runner.Side("joeynmt", joey_python(), HERE / "worker_joey.py")]
 
 
-def compare_rows(args: argparse.Namespace, data: dict) -> list[Row]:
+def measure_peaks(args: argparse.Namespace) -> list[peak.Peak]:
+    """The matmul peak at every thread count and precision of the run (`peak.py`), at the worker's sizes."""
+    import worker_ours  # the model's sizes; its torch import is not needed here, so it is deferred
+
+    sizes = peak.shapes(
+        args.batch_size, worker_ours.EMBEDDING, worker_ours.HIDDEN, 2 * worker_ours.HIDDEN, quick=args.quick
+    )
+    return peak.measure(sides(None)[0], sizes, args.threads, args.precisions, args.repeats, args.quick)
+
+
+def compare_rows(args: argparse.Namespace, data: dict, peaks: list[peak.Peak] | None = None) -> list[Row]:
     """The first table: every row at every thread count and precision, plus each row's peak memory. Joey
-    runs the fp32 rows only (it has no bf16 training or search on the CPU)."""
+    runs the fp32 rows only (it has no bf16 training or search on the CPU). Each side's FLOPs per unit are
+    counted on one more pass, and each speed row carries the per-step matmul peak of its threads and precision."""
     speed, memory = [], []
     for threads, precision in itertools.product(args.threads, args.precisions):
         chosen = sides(args.compare if precision == "fp32" else None)
         for name, setup in plans(args, data, precision):
-            result = runner.measure(chosen, setup, threads, args.repeats)
+            result = runner.measure(chosen, setup, threads, args.repeats, count=True)
             ours, joey = result["ours"], result.get("joeynmt")
             note = JOEY_NOTE[setup["arm"]] if joey and setup["arm"] == "none" else ""
             speed.append(
-                Row(name, threads, ours.rate, joey and joey.rate, runner.ratio(ours.rate, joey and joey.rate), note)
+                Row(
+                    name,
+                    threads,
+                    ours.rate,
+                    joey and joey.rate,
+                    runner.ratio(ours.rate, joey and joey.rate),
+                    note,
+                    ours.flops_per_unit,
+                    joey and joey.flops_per_unit,
+                    peak.step_peak(peaks or [], threads, precision),
+                )
             )
             memory.append(
                 Row(
@@ -143,13 +169,27 @@ def compare_rows(args: argparse.Namespace, data: dict) -> list[Row]:
     return speed + memory
 
 
+def profiles(args: argparse.Namespace, data: dict) -> list[dict]:
+    """The third table: our fp32 training and greedy rows at the first thread count, profiled (`profile_pass`)."""
+    threads, out = args.threads[0], []
+    for name, setup in plans(args, data):
+        if setup["kind"] == "train" or setup["beam"] == 1:
+            out.append({"what": name, "threads": threads, **runner.profile(sides(None)[0], setup, threads)})
+            logging.info("%s", tables.profile_markdown(out[-1:]).splitlines()[-1])
+    return out
+
+
 def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
     args = parse_args(argv)
     corpus_path = corpus_lib.corpus_file(args.cache_dir / "benchmark")
     data = corpus_lib.load(corpus_path)
-    rows = compare_rows(args, data)
+    peaks = measure_peaks(args)
+    logging.info("%s", peak.describe(peaks))
+    rows = compare_rows(args, data, peaks)
     print(tables.header(tables.machine()))
+    print()
+    print(peak.describe(peaks))
     print()
     print(tables.markdown(rows, args.compare is not None))
     scaled: list[Row] = []
@@ -157,11 +197,16 @@ def main(argv: list[str] | None = None) -> None:
         scaled = scaling.rows(args, data, sides(None))
         print()
         print(tables.markdown(scaled, compare=False))
+    profiled: list[dict] = []
+    if not args.no_profile:
+        profiled = profiles(args, data)
+        print()
+        print(tables.profile_markdown(profiled))
     print()
     print("machine:", tables.machine())
     if args.json:
         settings = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}
-        tables.write_json(args.json, rows, scaled, settings)
+        tables.write_json(args.json, rows, scaled, settings, peaks, profiled)
 
 
 if __name__ == "__main__":

@@ -3,7 +3,8 @@
 It builds Joey's recurrent model with `joeynmt.model.build_model` from a config with our sizes, trains
 the way `TrainManager._train_step` does (sort by source length, `model(return_type="loss")`, batch
 normalisation, backward, Adam step) and decodes with `joeynmt.search.search`, what `joeynmt test`
-calls. It imports only the standard library, torch, joeynmt and `protocol`, never attention_nmt.
+calls; `count` counts a pass's FLOPs with the same counter as ours (`flops`). It imports only the standard
+library, torch, joeynmt, `protocol` and `flops`, never attention_nmt.
 Joey has no attention-free decoder: the `none` arm runs Joey's cheapest config (luong, no input feeding).
 """
 
@@ -18,6 +19,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # noqa: E402  (a script beside its helpers)
 
+import flops  # noqa: E402
 import protocol  # noqa: E402
 import torch  # noqa: E402
 from joeynmt.batch import Batch  # noqa: E402
@@ -146,4 +148,4 @@ def setup(
 
 
 if __name__ == "__main__":
-    protocol.serve(setup)
+    protocol.serve(setup, {"count": flops.count})

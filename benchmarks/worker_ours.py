@@ -2,7 +2,9 @@
 
 It builds the model with `build_model` (what training builds), collates with the package's `collate`,
 steps the optimiser that `OptimConfig` builds, computes the loss with `token_loss` (the training loss)
-and decodes with `search` (what validation and test call). Run by `throughput.py`; speaks `protocol`.
+and decodes with `search` (what validation and test call). It also measures the machine's matrix-multiply
+peak (`kind="matmul"`, `flops.matmul_pass`), counts a pass's FLOPs (`count`) and profiles a pass
+(`profile`). Run by `throughput.py`; speaks `protocol`.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # noqa: E402  (a script beside its helpers)
 
+import flops  # noqa: E402
+import profile_pass  # noqa: E402
 import protocol  # noqa: E402
 import torch  # noqa: E402
 
@@ -65,8 +69,16 @@ def _batches(batches: list[list[list[list[int]]]]) -> list:
     ]
 
 
-def setup(
-    threads: int,
+def setup(threads: int, kind: str, **row: Any) -> Callable[[], dict[str, Any]]:
+    """One row's measured pass at `threads` threads: a matrix product (`kind="matmul"`: m, k, n, dtype) or
+    the model's training or decoding (`model_row`)."""
+    torch.set_num_threads(threads)
+    if kind == "matmul":
+        return flops.matmul_pass(**row)
+    return model_row(kind, **row)
+
+
+def model_row(
     kind: str,
     arm: str,
     vocab_size: int,
@@ -79,7 +91,6 @@ def setup(
 ) -> Callable[[], dict[str, Any]]:
     """Build the model and the collated batches; return the function that measures one repeat. `precision`
     bf16 runs forward passes and search under bf16 autocast, as `trainer.precision=bf16-mixed` does."""
-    torch.set_num_threads(threads)
     autocast = torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16")
     model = make_model(arm, vocab_size)
     collated = _batches(batches)
@@ -122,4 +133,4 @@ def _warm(one_pass: Callable[[], dict[str, Any]], collated: list) -> None:
 
 
 if __name__ == "__main__":
-    protocol.serve(setup)
+    protocol.serve(setup, {"count": flops.count, "profile": profile_pass.profile})

@@ -104,3 +104,47 @@ def test_workers_report_the_peak_above_their_rss_after_imports():
     reply = json.loads(process.stdout.splitlines()[0])
     assert reply["ok"] and reply["baseline_rss_mb"] > 0
     assert 60 <= reply["peak_rss_mb"] <= 120  # the 64 MiB of the setup, not the 300 MiB before it
+
+
+def test_rows_with_counted_flops_show_gflops_and_the_share_of_the_peak(tmp_path):
+    import peak
+
+    # 10,000 tokens/s at 6 MFLOP per token is 60 GFLOP/s, 60% of a 100 GFLOP/s peak; Joey 5,000 at 8 MFLOP: 40%
+    row = tables.Row("train tokens/s, none", 1, 10_000.0, 5_000.0, 2.0, "", 6e6, 8e6, 100.0)
+    assert row.gflops("ours") == pytest.approx(60.0) and row.of_peak("ours") == pytest.approx(0.6)
+    assert row.of_peak("joeynmt") == pytest.approx(0.4)
+    memory = tables.Row("peak MiB, train, none", 1, 300.0, 400.0, 0.75)
+    text = tables.markdown([row, memory], compare=True)
+    assert "| 10,000 | 5,000 | 2.00x | 6.00 / 8.00 | 60.0 (60%) | 40.0 (40%) |" in text
+    assert "| peak MiB, train, none | 1 | 300 | 400 | 0.75x | - / - | - | - |" in text
+    assert "| 6.00 | 60.0 (60%) |" in tables.markdown([row], compare=False)
+    peaks = [peak.Peak("step", 64, 896, 768, "fp32", 1, 100.0), peak.Peak("square", 8, 8, 8, "fp32", 1, 120.0)]
+    assert peak.step_peak(peaks, 1, "fp32") == 100.0 and peak.step_peak(peaks, 2, "fp32") is None
+    assert "fp32, 1 thread(s), step 64 x 896 by 896 x 768: 100.0" in peak.describe(peaks)
+    tables.write_json(tmp_path / "out.json", [row], [], {}, peaks, [{"what": "x"}])
+    saved = json.loads((tmp_path / "out.json").read_text())
+    assert saved["rows"][0]["ours_gflops"] == pytest.approx(60.0)
+    assert saved["rows"][0]["joeynmt_of_peak"] == pytest.approx(0.4)
+    step = {"shape": "step", "m": 64, "k": 896, "n": 768, "dtype": "fp32", "threads": 1, "gflops": 100.0}
+    assert saved["peak"][0] == step
+    assert saved["profile"] == [{"what": "x"}]
+
+
+def test_the_step_shape_is_batch_by_gru_input_and_state_by_three_gates():
+    import peak
+
+    assert peak.shapes(64, 128, 256, 512, quick=False) == {"square": (2048, 2048, 2048), "step": (64, 896, 768)}
+
+
+def test_profile_table_prints_the_shares_and_the_top_operators():
+    profile = {
+        "what": "train tokens/s, additive",
+        "threads": 1,
+        "seconds": 1.5,
+        "matmul_share": 0.55,
+        "other_share": 0.3,
+        "framework_share": 0.15,
+        "top": [{"op": "aten::addmm", "share": 0.3, "calls": 9}, {"op": "aten::tanh_", "share": 0.1, "calls": 9}],
+    }
+    text = tables.profile_markdown([profile])
+    assert "| train tokens/s, additive | 1 | 1.50 | 55% | 30% | 15% | addmm 30%, tanh_ 10% |" in text

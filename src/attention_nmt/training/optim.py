@@ -64,7 +64,9 @@ class OptimConfig:
         params = list(parameters)
         eps = self.eps if self.eps is not None else DEFAULT_EPS.get(self.name)
         if self.name is OptimizerName.adam:
-            optimizer = torch.optim.Adam(params, lr=self.lr, weight_decay=self.weight_decay, eps=eps)
+            optimizer = torch.optim.Adam(
+                params, lr=self.lr, weight_decay=self.weight_decay, eps=eps, fused=fused_adam_supported(params)
+            )
         elif self.name is OptimizerName.adadelta:
             optimizer = torch.optim.Adadelta(params, lr=self.lr, rho=self.rho, eps=eps, weight_decay=self.weight_decay)
         else:
@@ -80,6 +82,13 @@ class OptimConfig:
             optimizer, mode=mode, factor=self.decay, patience=self.patience
         )
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "monitor": self.monitor}}
+
+
+def fused_adam_supported(params: list[torch.nn.Parameter]) -> bool:
+    """Whether Adam can run as one fused kernel per parameter: floating-point parameters on the CPU or a CUDA
+    GPU. On the CPU torch's default is the per-tensor loop (foreach is for GPUs only); the fused kernel makes
+    the same update in one pass over each parameter, about 6% of a headline training step (benchmarks/README.md)."""
+    return bool(params) and all(p.device.type in ("cpu", "cuda") and p.is_floating_point() for p in params)
 
 
 def delayed_decay(epoch: int, decay: float, start: int) -> float:
