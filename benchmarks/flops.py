@@ -13,6 +13,7 @@ would count 0, so they are added here (`MATRIX_VECTOR`), together with `dot`.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from typing import Any
@@ -54,8 +55,10 @@ def counter() -> FlopCounterMode:
 
 def count(run: Callable[[], dict[str, Any]]) -> dict[str, Any]:
     """Run one benchmark pass (`run` returns {"work", "seconds"}) under the counter. Returns the pass's FLOPs,
-    its work (target tokens or sentences) and the FLOPs per operator."""
-    with counter() as mode:
+    its work (target tokens or sentences) and the FLOPs per operator. A decoding pass (`run.inference` set by the
+    worker) is counted without autograd: Joey's search encodes with gradients on, which the counter's module
+    tracker cannot follow; the products, and so the count, are the same either way."""
+    with counter() as mode, torch.no_grad() if getattr(run, "inference", False) else contextlib.nullcontext():
         result = run()
     by_op = {str(op): flops for op, flops in mode.get_flop_counts().get("Global", {}).items()}
     return {"flops": mode.get_total_flops(), "work": result["work"], "by_op": by_op}

@@ -139,6 +139,7 @@ def setup(
                 sentences += batch.nseqs
             return {"work": sentences, "seconds": time.perf_counter() - start}
 
+    one_pass.inference = kind != "train"  # `flops.count` counts decoding without autograd
     for _ in range(warmup):
         saved = prepared[1:]
         del prepared[1:]

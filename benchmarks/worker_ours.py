@@ -119,6 +119,7 @@ def model_row(
                     sentences += len(search(model, batch.src, batch.src_lengths, beam, max_len_ratio))
             return {"work": sentences, "seconds": time.perf_counter() - start}
 
+    one_pass.inference = kind != "train"  # `flops.count` counts decoding without autograd
     for _ in range(warmup):
         _warm(one_pass, collated)
     return one_pass

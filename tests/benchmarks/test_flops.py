@@ -135,3 +135,18 @@ def test_profile_of_a_real_pass_finds_its_products():
     shares = profile_pass.profile(timed)
     assert shares["matmul_share"] > 0.3
     assert {t["op"] for t in shares["top"]} >= {"aten::mm", "aten::tanh_"}
+
+
+def test_a_decoding_pass_is_counted_without_autograd_and_a_training_pass_with_it():
+    weight = torch.randn(4, 4, requires_grad=True)
+    seen = []
+
+    def one_pass() -> dict:
+        seen.append(torch.is_grad_enabled())
+        torch.mm(weight, weight)
+        return {"work": 1, "seconds": 0.0}
+
+    assert flops.count(one_pass)["flops"] == 2 * 4**3
+    one_pass.inference = True
+    assert flops.count(one_pass)["flops"] == 2 * 4**3
+    assert seen == [True, False]
