@@ -16,6 +16,7 @@ from typing import Any
 
 import lightning as L
 import torch
+from lightning.pytorch.plugins.precision import MixedPrecision
 from lightning.pytorch.utilities import grad_norm
 from tokenizers import Tokenizer
 
@@ -122,7 +123,10 @@ class TranslationModule(L.LightningModule):
         release_workspaces()  # not kept resident through testing
 
     def configure_optimizers(self) -> dict[str, Any]:
-        return self.optim_cfg.build(self.model.parameters())
+        # Lightning's mixed-precision plugin refuses to clip the gradients of a fused optimizer (it would unscale
+        # them itself), and every recipe clips: under bf16-mixed / 16-mixed Adam runs as the per-tensor loop.
+        mixed = isinstance(self.trainer.precision_plugin, MixedPrecision)
+        return self.optim_cfg.build(self.model.parameters(), allow_fused=not mixed)
 
     # ---- decoding and evaluation ------------------------------------------------------------------------
     def translate(self, batch: Batch, beam_size: int) -> list[Hypothesis]:

@@ -59,13 +59,18 @@ class OptimConfig:
                 f"optim.decay_start={self.decay_start}: must be a number of epochs >= 1 (1: decay after every epoch)."
             )
 
-    def build(self, parameters: Iterable[torch.nn.Parameter]) -> dict[str, Any]:
-        """What `configure_optimizers` returns: the optimizer and, if any, its lr scheduler."""
+    def build(self, parameters: Iterable[torch.nn.Parameter], allow_fused: bool = True) -> dict[str, Any]:
+        """What `configure_optimizers` returns: the optimizer and, if any, its lr scheduler. Adam runs fused where
+        `allow_fused` and the parameters allow it (`fused_adam_supported`)."""
         params = list(parameters)
         eps = self.eps if self.eps is not None else DEFAULT_EPS.get(self.name)
         if self.name is OptimizerName.adam:
             optimizer = torch.optim.Adam(
-                params, lr=self.lr, weight_decay=self.weight_decay, eps=eps, fused=fused_adam_supported(params)
+                params,
+                lr=self.lr,
+                weight_decay=self.weight_decay,
+                eps=eps,
+                fused=allow_fused and fused_adam_supported(params),
             )
         elif self.name is OptimizerName.adadelta:
             optimizer = torch.optim.Adadelta(params, lr=self.lr, rho=self.rho, eps=eps, weight_decay=self.weight_decay)
