@@ -20,6 +20,9 @@ from typing import Any
 
 THREAD_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 WORD_OFFSET = 4  # both sides put their four specials first; word type i gets id i + 4
+#: the model sizes both sides build (embeddings, RNN size per direction and of the decoder, dropout); ours adds
+#: its deep output of OUTPUT units, Joey its attentional vector of HIDDEN units
+HIDDEN, EMBEDDING, OUTPUT, DROPOUT = 256, 128, 128, 0.2
 
 
 def thread_env(threads: int) -> dict[str, str]:

@@ -33,6 +33,7 @@ import peak  # noqa: E402
 import runner  # noqa: E402
 import scaling  # noqa: E402
 import tables  # noqa: E402
+from protocol import EMBEDDING, HIDDEN  # noqa: E402
 from tables import Row  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
@@ -123,12 +124,8 @@ def sides(compare: str | None) -> list[runner.Side]:
 
 
 def measure_peaks(args: argparse.Namespace) -> list[peak.Peak]:
-    """The matmul peak at every thread count and precision of the run (`peak.py`), at the worker's sizes."""
-    import worker_ours  # the model's sizes; its torch import is not needed here, so it is deferred
-
-    sizes = peak.shapes(
-        args.batch_size, worker_ours.EMBEDDING, worker_ours.HIDDEN, 2 * worker_ours.HIDDEN, quick=args.quick
-    )
+    """The matmul peak at every thread count and precision of the run (`peak.py`), at the workers' model sizes."""
+    sizes = peak.shapes(args.batch_size, EMBEDDING, HIDDEN, 2 * HIDDEN, quick=args.quick)
     return peak.measure(sides(None)[0], sizes, args.threads, args.precisions, args.repeats, args.quick)
 
 

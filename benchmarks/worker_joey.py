@@ -28,7 +28,7 @@ from joeynmt.model import build_model  # noqa: E402
 from joeynmt.search import search  # noqa: E402
 from joeynmt.vocabulary import Vocabulary  # noqa: E402
 
-HIDDEN, EMBEDDING, DROPOUT = 256, 128, 0.2
+HIDDEN, EMBEDDING, DROPOUT = protocol.HIDDEN, protocol.EMBEDDING, protocol.DROPOUT
 #: our arm -> Joey's decoder settings (attention, input_feeding)
 ARMS = {
     "none": ("luong", False),

@@ -34,7 +34,7 @@ from attention_nmt.model.search import search  # noqa: E402
 from attention_nmt.model.seq2seq import Seq2Seq, build_model, token_loss  # noqa: E402
 from attention_nmt.training.optim import OptimConfig  # noqa: E402
 
-HIDDEN, EMBEDDING, OUTPUT, DROPOUT = 256, 128, 128, 0.2
+HIDDEN, EMBEDDING, OUTPUT, DROPOUT = protocol.HIDDEN, protocol.EMBEDDING, protocol.OUTPUT, protocol.DROPOUT
 
 
 def arm_config(arm: str) -> AttentionConfig:

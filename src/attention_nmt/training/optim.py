@@ -92,7 +92,7 @@ class OptimConfig:
 def fused_adam_supported(params: list[torch.nn.Parameter]) -> bool:
     """Whether Adam can run as one fused kernel per parameter: floating-point parameters on the CPU or a CUDA
     GPU. On the CPU torch's default is the per-tensor loop (foreach is for GPUs only); the fused kernel makes
-    the same update in one pass over each parameter, about 6% of a headline training step (benchmarks/README.md)."""
+    the same update in one pass over each parameter, 3-7% of a headline training step (benchmarks/README.md)."""
     return bool(params) and all(p.device.type in ("cpu", "cuda") and p.is_floating_point() for p in params)
 
 
