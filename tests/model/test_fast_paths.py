@@ -57,6 +57,31 @@ def test_fast_encoder_equals_packed_encoder_with_two_layers():
     assert torch.all(fast.states[1, 2:] == 0)  # padding stays zero
 
 
+@pytest.mark.parametrize("bidirectional", [False, True])
+@pytest.mark.parametrize("training", [False, True])
+def test_the_encoder_without_gradients_equals_its_training_path(bidirectional, training):
+    """Search and evaluation encode through `_scan_gru_without_grad` (a reverse scan, no reversed copies, one
+    output buffer): the same values as the path training differentiates, dropout masks included, with the
+    padding zero and the states contiguous for the attention."""
+    from attention_nmt.model.encoder import Encoder
+
+    torch.manual_seed(0)
+    encoder = Encoder(30, 6, 5, Cell.gru, num_layers=2, bidirectional=bidirectional, dropout=0.3, pad_id=0)
+    encoder.double().train(training)
+    src, lengths = padded_batch([5, 2, 4, 1])
+    torch.manual_seed(3)
+    differentiable = encoder(src, lengths)
+    torch.manual_seed(3)
+    with torch.no_grad():
+        searched = encoder(src, lengths)
+    assert differentiable.states.requires_grad and not searched.states.requires_grad
+    for name in ("states", "final", "layer_hidden"):
+        torch.testing.assert_close(getattr(searched, name), getattr(differentiable, name), rtol=0, atol=1e-12)
+    assert searched.states.is_contiguous()  # what the attention reads every step
+    assert torch.all(searched.states[1, 2:] == 0) and torch.all(searched.states[3, 1:] == 0)  # padding
+    assert training or searched.states[0].abs().min() > 0  # a full-length sentence: every state written
+
+
 @pytest.mark.parametrize("cell", [Cell.gru, Cell.lstm])
 def test_greedy_and_beam_search_equal_the_reference_path(arm, cell):
     for seed in range(2):

@@ -4,7 +4,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from attention_nmt.model.gru import gru_scan, reverse_within_lengths
+from attention_nmt.model.gru import gru_scan, reverse_within_lengths, scan_without_grad
 
 
 def _torch_and_scan(mask=None, steps=6, batch=4, inputs=5, hidden=7):
@@ -52,6 +52,26 @@ def test_gru_scan_without_gradients_gives_the_same_states():
         )
     assert again.shape == scanned.shape  # all-masked: every step keeps h0
     torch.testing.assert_close(again, h0.detach().expand(6, -1, -1), rtol=0, atol=0)
+
+
+def test_a_reverse_scan_reads_each_sentence_backwards_after_holding_h0_through_its_padding():
+    """`reverse=True` with a right-padding mask gives what a forward scan over each sentence reversed within its
+    length gives, position by position, and h0 on the padding; `out` receives the states."""
+    torch.manual_seed(0)
+    rnn, lengths = torch.nn.GRU(5, 7).double(), torch.tensor([6, 2, 4, 1])
+    gi = F.linear(torch.randn(6, 4, 5, dtype=torch.double), rnn.weight_ih_l0, rnn.bias_ih_l0)
+    h0 = torch.randn(4, 7, dtype=torch.double)
+    mask = (torch.arange(6)[:, None] < lengths[None, :]).unsqueeze(-1)  # (S, B, 1)
+    reverse = reverse_within_lengths(lengths, 6).t().unsqueeze(-1)  # (S, B, 1)
+    weights = (rnn.weight_hh_l0.detach(), rnn.bias_hh_l0.detach())
+    out = torch.full((4, 6, 9), -1.0, dtype=torch.double).transpose(0, 1)  # a strided (S, B, 9) buffer
+    with torch.no_grad():
+        backwards = scan_without_grad(gi, h0, *weights, mask, reverse=True, out=out[:, :, 1:8])
+        forwards_over_reversed = scan_without_grad(gi.gather(0, reverse.expand_as(gi)), h0, *weights, mask)
+    assert backwards.data_ptr() == out[:, :, 1:8].data_ptr()
+    expected = torch.where(mask, forwards_over_reversed.gather(0, reverse.expand(-1, -1, 7)), h0)
+    torch.testing.assert_close(backwards, expected, rtol=0, atol=0)
+    assert torch.all(out[:, :, 0] == -1) and torch.all(out[:, :, 8] == -1)  # nothing written outside its view
 
 
 @pytest.mark.parametrize("lengths", [[3, 1, 4], [4, 4]])

@@ -6,7 +6,8 @@ eq. 6 and appendix A.1.2): with h = s_{i-1},
     s_i = GRU([E y_{i-1}; c_i], s_{i-1}).
 What makes it faster than autograd's step loop, with the same parameters and results up to float noise:
 
-- W_a s_{i-1} and W_hh s_{i-1} (both read s_{i-1}) are one matrix product per step;
+- W_a s_{i-1} and W_hh s_{i-1} (both read s_{i-1}) are written into one buffer, whose rows the backward pass
+  turns into dL/ds_{i-1} with one product per step;
 - the forward keeps one (B, S, A) tensor per step, t_i = tanh(.), in a buffer reused between training steps
   (`workspace`), and no autograd graph;
 - the backward forms the gradients of W_a, W_hh, W_c (the context's GRU input columns), v and of the values
@@ -51,27 +52,26 @@ def _forward(
     values: Tensor,
     mask: Tensor,
     weights: AdditiveWeights,
-    tanhs: Tensor | None = None,
+    tanhs: Tensor,
+    keep: bool,
 ) -> tuple[Tensor, ...]:
     """The loop. Returns states s_0..s_T (T+1, B, H), contexts (T, B, D), alphas (T, B, S), gates (T, B, G)
-    and W_hn s + b_hn (T, B, H); with `tanhs` (T, B, S, A) given, every step's tanh output is kept there for
-    the backward pass (without, one step's buffer is reused)."""
+    and W_hn s + b_hn (T, B, H). With `keep`, every step's tanh output is kept in `tanhs` (T, B, S, A) for the
+    backward pass; without, `tanhs` (1, B, S, A) is the one buffer every step reuses."""
     steps, batch, gates_size = gi_y.shape
     hidden, (src_len, attention_size) = h0.shape[1], keys.shape[1:]
     keys, values = keys.contiguous(), values.contiguous()  # the encoder's are time-major underneath
-    w_cat = torch.cat([weights.w_hh, weights.w_query]).t()  # (H, G + A): W_hh s and W_a s in one product
-    b_cat = torch.cat([weights.b_hh, weights.b_query])
+    w_hh_t, w_query_t = weights.w_hh.t(), weights.w_query.t()
     w_context_t, energy = weights.w_context.t(), weights.energy
     states = gi_y.new_empty(steps + 1, batch, hidden)
     states[0] = h0
     contexts = gi_y.new_empty(steps, batch, values.shape[2])
     alphas = gi_y.new_empty(steps, batch, src_len)
-    keep = tanhs is not None
-    if tanhs is None:
-        tanhs = gi_y.new_empty(1, batch, src_len, attention_size)
     gates, gh_n = gi_y.new_empty(steps, batch, gates_size), gi_y.new_empty(steps, batch, hidden)
+    projected = gi_y.new_empty(batch, gates_size + attention_size)  # [W_hh s + b_hh; W_a s + b_a], every step
     for t in range(steps):
-        projected = torch.addmm(b_cat, states[t], w_cat)  # (B, G + A)
+        torch.addmm(weights.b_hh, states[t], w_hh_t, out=projected[:, :gates_size])
+        torch.addmm(weights.b_query, states[t], w_query_t, out=projected[:, gates_size:])
         tanh = torch.add(keys, projected[:, None, gates_size:], out=tanhs[t if keep else 0]).tanh_()  # (B, S, A)
         alphas[t] = masked_softmax(torch.matmul(tanh, energy), mask)  # from e_i (B, S), as `Attention.attend`
         torch.bmm(alphas[t].unsqueeze(1), values, out=contexts[t].unsqueeze(1))  # c_i
@@ -86,7 +86,7 @@ class _AdditiveScan(torch.autograd.Function):
         weights = AdditiveWeights(w_query, b_query, energy, w_context, w_hh, b_hh)
         shape = (gi_y.shape[0], *keys.shape)  # (T, B, S, A)
         tanhs, ctx.loan = WORKSPACE.borrow(shape, gi_y, ctx)
-        states, contexts, alphas, gates, gh_n = _forward(gi_y, h0, keys, values, mask, weights, tanhs)
+        states, contexts, alphas, gates, gh_n = _forward(gi_y, h0, keys, values, mask, weights, tanhs, keep=True)
         ctx.save_for_backward(states, contexts, alphas, tanhs, gates, gh_n, values, *weights)
         ctx.set_materialize_grads(False)
         return states[1:], contexts, alphas
@@ -171,5 +171,16 @@ def additive_scan(
     with torch.autocast(device_type=gi_y.device.type, enabled=False):
         if torch.is_grad_enabled() and any(t.requires_grad for t in (gi_y, h0, keys, values, *weights)):
             return _AdditiveScan.apply(gi_y, h0, keys, values, mask, *weights)
-        states, contexts, alphas, _, _ = _forward(gi_y, h0, keys, values, mask, weights)
+        # searching calls this once per step: the step's (B, S, A) tanh buffer is the workspace, not a fresh
+        # allocation whose pages fault in again at every step
+        holder = _Borrower()
+        scratch, loan = WORKSPACE.borrow((1, *keys.shape), gi_y, holder)
+        try:
+            states, contexts, alphas, _, _ = _forward(gi_y, h0, keys, values, mask, weights, scratch, keep=False)
+        finally:
+            WORKSPACE.give_back(loan)
         return states[1:], contexts, alphas
+
+
+class _Borrower:
+    """Holds the workspace for one call of the loop without autograd (a loan needs an object to refer to)."""

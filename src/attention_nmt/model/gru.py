@@ -103,16 +103,32 @@ def gru_scan(gi: Tensor, h0: Tensor, w_hh: Tensor, b_hh: Tensor, mask: Tensor | 
     with torch.autocast(device_type=gi.device.type, enabled=False):
         if torch.is_grad_enabled() and any(t.requires_grad for t in (gi, h0, w_hh, b_hh)):
             return _GRUScan.apply(gi, h0, w_hh, b_hh, mask)
-        return _scan_inference(gi, h0, w_hh, b_hh, mask)
+        return scan_without_grad(gi, h0, w_hh, b_hh, mask)
 
 
-def _scan_inference(gi: Tensor, h0: Tensor, w_hh: Tensor, b_hh: Tensor, mask: Tensor | None) -> Tensor:
-    """The forward loop of `_GRUScan` without keeping anything for backward (decoding, evaluation)."""
+def scan_without_grad(
+    gi: Tensor,
+    h0: Tensor,
+    w_hh: Tensor,
+    b_hh: Tensor,
+    mask: Tensor | None = None,
+    *,
+    reverse: bool = False,
+    out: Tensor | None = None,
+) -> Tensor:
+    """The forward loop of `_GRUScan` without keeping anything for backward (decoding, evaluation).
+
+    `reverse` runs from step T down to 1: with right-padded sentences and their `mask`, each row stays at h0
+    through its padding and then reads its sentence backwards, as the backward direction of a packed GRU
+    does, with no reversed copy of `gi`. `out` (T, B, H), e.g. one direction's half of a bidirectional
+    layer's output, receives the states in place of a new tensor. Same arguments and result as `gru_scan`.
+    """
     hidden = h0.shape[1]
-    states = gi.new_empty(gi.shape[0], gi.shape[1], hidden)
+    states = gi.new_empty(gi.shape[0], gi.shape[1], hidden) if out is None else out
     h, w_t = h0, w_hh.t()
-    for t in range(gi.shape[0]):
-        gh = torch.addmm(b_hh, h, w_t)  # (B, G)
+    gh = gi.new_empty(gi.shape[1], 3 * hidden)  # one buffer for every step's W_hh h + b_hh (B, G)
+    for t in reversed(range(gi.shape[0])) if reverse else range(gi.shape[0]):
+        torch.addmm(b_hh, h, w_t, out=gh)
         rz = gh[:, : 2 * hidden].add_(gi[t, :, : 2 * hidden]).sigmoid_()
         r, z = rz[:, :hidden], rz[:, hidden:]
         n = gh[:, 2 * hidden :].mul_(r).add_(gi[t, :, 2 * hidden :]).tanh_()
