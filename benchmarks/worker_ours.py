@@ -1,10 +1,10 @@
 """The attention-nmt side of the benchmark: one process that trains or decodes with the package's own code.
 
-It builds the model with `build_model` (what training builds), collates with the package's `collate`,
-steps the optimiser that `OptimConfig` builds, computes the loss with `token_loss` (the training loss)
-and decodes with `search` (what validation and test call). It also measures the machine's matrix-multiply
-peak (`kind="matmul"`, `flops.matmul_pass`), counts a pass's FLOPs (`count`) and profiles a pass
-(`profile`). Run by `throughput.py`; speaks `protocol`.
+It sets up the allocator as training does (`keep_freed_memory`), builds the model with `build_model` (what
+training builds), collates with the package's `collate`, steps the optimiser that `OptimConfig` builds,
+computes the loss with `token_loss` (the training loss) and decodes with `search` (what validation and test
+call). It also measures the machine's matrix-multiply peak (`kind="matmul"`, `flops.matmul_pass`), counts a
+pass's FLOPs (`count`) and profiles a pass (`profile`). Run by `throughput.py`; speaks `protocol`.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ import profile_pass  # noqa: E402
 import protocol  # noqa: E402
 import torch  # noqa: E402
 
+from attention_nmt.allocator import keep_freed_memory  # noqa: E402
 from attention_nmt.data.batching import collate  # noqa: E402
 from attention_nmt.data.tokenization import SPECIAL_IDS  # noqa: E402
 from attention_nmt.model.arms.additive import AdditiveAttentionConfig  # noqa: E402
@@ -73,6 +74,7 @@ def setup(threads: int, kind: str, **row: Any) -> Callable[[], dict[str, Any]]:
     """One row's measured pass at `threads` threads: a matrix product (`kind="matmul"`: m, k, n, dtype) or
     the model's training or decoding (`model_row`)."""
     torch.set_num_threads(threads)
+    keep_freed_memory()  # as training and evaluation set up glibc's allocator
     if kind == "matmul":
         return flops.matmul_pass(**row)
     return model_row(kind, **row)

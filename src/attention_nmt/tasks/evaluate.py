@@ -16,6 +16,7 @@ from typing import Any
 import lightning as L
 from omegaconf import DictConfig, OmegaConf
 
+from attention_nmt.allocator import keep_freed_memory
 from attention_nmt.data.config import DataConfig
 from attention_nmt.data.datamodule import TranslationDataModule
 from attention_nmt.errors import ConfigError
@@ -51,6 +52,7 @@ def load_module(ckpt_path: str) -> TranslationModule:
 
 def evaluate(cfg: EvaluateConfig) -> RunResults:
     """Decode the test split of `cfg.data` (or the checkpoint's corpus) with the checkpoint's model."""
+    keep_freed_memory()  # step after step, the same blocks are reused instead of faulted in afresh
     L.seed_everything(cfg.seed, workers=True)
     run_dir = Path(cfg.paths.output_dir)
     run_dir.mkdir(parents=True, exist_ok=True)

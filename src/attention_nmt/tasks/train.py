@@ -17,6 +17,7 @@ from hydra.core.hydra_config import HydraConfig
 from lightning.pytorch.utilities import rank_zero_only
 from omegaconf import DictConfig, OmegaConf
 
+from attention_nmt.allocator import keep_freed_memory
 from attention_nmt.data.datamodule import TranslationDataModule
 from attention_nmt.stored_config import to_plain
 from attention_nmt.tasks.config import TrainConfig
@@ -50,6 +51,7 @@ def build_module(cfg: TrainConfig, datamodule: TranslationDataModule) -> Transla
 
 def train(cfg: TrainConfig) -> dict[str, Any]:
     """Fit one arm on one corpus, then evaluate it on the test split; returns the run's metrics."""
+    keep_freed_memory()  # step after step, the same blocks are reused instead of faulted in afresh
     L.seed_everything(cfg.seed, workers=True)
     run_dir = Path(cfg.paths.output_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
