@@ -127,13 +127,15 @@ def scan_without_grad(
     states = gi.new_empty(gi.shape[0], gi.shape[1], hidden) if out is None else out
     h, w_t = h0, w_hh.t()
     gh = gi.new_empty(gi.shape[1], 3 * hidden)  # one buffer for every step's W_hh h + b_hh (B, G)
+    # steps where every row is real need no masking (most of them, in batches of similar lengths)
+    partial = [False] * gi.shape[0] if mask is None else (~mask).flatten(1).any(1).tolist()
     for t in reversed(range(gi.shape[0])) if reverse else range(gi.shape[0]):
         torch.addmm(b_hh, h, w_t, out=gh)
         rz = gh[:, : 2 * hidden].add_(gi[t, :, : 2 * hidden]).sigmoid_()
         r, z = rz[:, :hidden], rz[:, hidden:]
         n = gh[:, 2 * hidden :].mul_(r).add_(gi[t, :, 2 * hidden :]).tanh_()
         new = torch.addcmul(n, z, h - n)  # (1 - z) * n + z * h_{t-1}
-        h = new if mask is None else torch.where(mask[t], new, h)
+        h = torch.where(mask[t], new, h) if partial[t] else new
         states[t] = h
     return states
 
