@@ -154,3 +154,33 @@ def test_an_attention_class_without_its_own_fused_loop_runs_the_step_loop_on_the
 def test_the_shipped_arms_declare_the_fused_loops_written_for_them():
     assert MultiplicativeAttention.fused_loop is FusedLoop.feed and AdditiveAttention.fused_loop is FusedLoop.additive
     assert FixedContext.fused_loop is None and _NegatedScore.fused_loop is None
+
+
+def test_a_fixed_context_is_projected_once_per_search_and_follows_its_rows(monkeypatch):
+    """`none`'s c is the same at every step: a search projects it at its first step only and carries the
+    projections in the state, reordered with the rows when sentences leave the batch or beams are reordered."""
+    model = make_model("none", Cell.gru, bidirectional=True)
+    src, lengths = padded_batch([9, 5, 1, 7, 3])
+    context_columns = model.decoder.hidden_size + model.decoder.embedding.embedding_dim
+    calls = []
+    project_part = model.decoder.deep_output.project_part
+
+    def counted(part, start):
+        calls.append(start)
+        return project_part(part, start)
+
+    monkeypatch.setattr(model.decoder.deep_output, "project_part", counted)
+    for search in (
+        lambda: greedy_search(model, src, lengths, 2.0),
+        lambda: beam_search(model, src, lengths, 3, 2.0),
+    ):
+        calls.clear()
+        search()  # (that the results equal the reference path's: test_greedy_and_beam_search_equal_...)
+        assert calls.count(context_columns) == 1 and len(calls) > 3 * 2  # s and E y projected at every step
+    with torch.no_grad():
+        _, memory, state = model.start(src, lengths)
+        _, state, _ = model.decoder(torch.full((5, 1), SPECIALS.bos), state, memory)
+        rows = torch.tensor([3, 0])
+        kept = state.index_select(rows)
+    torch.testing.assert_close(kept.fixed.gates, state.fixed.gates[:, rows], rtol=0, atol=0)
+    torch.testing.assert_close(kept.fixed.output, state.fixed.output[rows], rtol=0, atol=0)

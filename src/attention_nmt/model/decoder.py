@@ -46,16 +46,27 @@ class CpuPath(Enum):
     feed = "feed"  # the input-feeding step loop fused into `feed_scan` (FusedLoop.feed)
 
 
+class FixedTerms(NamedTuple):
+    """What a context that is the same at every step (`none`) adds to each step, projected once per sentence:
+    gates (1, B, G) W_c c + b_ih, the GRU's input for c; output (B, 1, O) its share of the deep output."""
+
+    gates: Tensor
+    output: Tensor
+
+
 class DecoderState(NamedTuple):
     """Everything carried from one decoding step to the next; modules hold only parameters.
 
     hidden: (L, B, H) s_{i-1} / h_{t-1}; cell: (L, B, H) LSTM memory cell or None for a GRU;
-    feed: (B, O) the previous attentional state h~_{t-1} for input feeding, or None.
+    feed: (B, O) the previous attentional state h~_{t-1} for input feeding, or None;
+    fixed: a fixed context's projections (`FixedTerms`), made by the first step that needs them and carried,
+    so that a search, which runs one step per call, does not project the same c at every step; or None.
     """
 
     hidden: Tensor
     cell: Tensor | None
     feed: Tensor | None
+    fixed: FixedTerms | None = None
 
     def index_select(self, index: Tensor) -> DecoderState:
         """Keep (and repeat) the batch rows in `index`, e.g. to reorder hypotheses in beam search."""
@@ -63,6 +74,7 @@ class DecoderState(NamedTuple):
             self.hidden.index_select(1, index),
             None if self.cell is None else self.cell.index_select(1, index),
             None if self.feed is None else self.feed.index_select(0, index),
+            None if self.fixed is None else FixedTerms(*(t.index_select(i, index) for i, t in zip((1, 0), self.fixed))),
         )
 
 
@@ -77,16 +89,21 @@ class DeepOutput(nn.Module):
     def forward(self, features: Tensor) -> Tensor:
         return self.activate(self.linear(features))
 
-    def of_parts(self, parts: list[Tensor]) -> Tensor:
+    def of_parts(self, parts: list[Tensor], projected: dict[int, Tensor] | None = None) -> Tensor:
         """The same as `forward(torch.cat(parts, -1))` without the concatenation: each part (B, T or 1, F_k)
         meets its own block of columns of W, so a part that is the same at every step (B, 1, F_k) is
-        projected once and broadcast."""
-        weight, start, total = self.linear.weight, 0, None
-        for part in parts:
-            projected = F.linear(part, weight[:, start : start + part.shape[-1]])
+        projected once and broadcast. `projected` maps a part's position to its projection made earlier
+        (`project_part`), which is then used as it is (the part is read for its width only)."""
+        start, total = 0, None
+        for k, part in enumerate(parts):
+            term = projected[k] if projected and k in projected else self.project_part(part, start)
             start += part.shape[-1]
-            total = projected if total is None else total + projected
+            total = term if total is None else total + term
         return self.activate(total + self.linear.bias)
+
+    def project_part(self, part: Tensor, start: int) -> Tensor:
+        """W's block of columns from `start` applied to one part of the features (no bias)."""
+        return F.linear(part, self.linear.weight[:, start : start + part.shape[-1]])
 
     def activate(self, projected: Tensor) -> Tensor:
         """act(W features): tanh, or maxout over pairs of units. (B, T, O * pool) -> (B, T, O)"""
@@ -260,22 +277,35 @@ class Decoder(nn.Module):
         self, embedded: Tensor, state: DecoderState, memory: Memory
     ) -> tuple[Tensor, DecoderState, Tensor | None]:
         """No step depends on the previous attention (none; Luong without input feeding): one scan over T."""
-        w_e, w_rest, b_ih, w_hh, b_hh = self._rnn_weights(embedded.shape[-1])
-        x = embedded.transpose(0, 1)  # (T, B, E), time-major for the scan
-        if self.attention.queries_previous_state:  # none: c is the same at every step, projected once
-            context, weights = self.attention.attend(state.hidden[-1].unsqueeze(1), *memory)  # c, (B, 1, D)
-            gi = F.linear(x, w_e) + F.linear(context.transpose(0, 1), w_rest, b_ih)  # (T, B, G)
-            states = gru_scan(gi, state.hidden[0], w_hh, b_hh)  # s_1 .. s_T, (T, B, H)
-            s = states.transpose(0, 1)  # (B, T, H)
-            pre_output = self.deep_output.of_parts([s, embedded, context])  # [s_i; E y_{i-1}; c]
-            if weights is not None:
-                weights = weights.expand(-1, s.shape[1], -1)
-        else:  # Luong order: h_t first, then c_t from h_t
-            states = gru_scan(F.linear(x, w_e, b_ih), state.hidden[0], w_hh, b_hh)  # (T, B, H)
-            h = states.transpose(0, 1)  # (B, T, H)
-            context, weights = self.attention.attend(h, *memory)  # c_t, (B, T, D)
-            pre_output = self.deep_output.of_parts([context, h])  # [c_t; h_t]
+        if self.attention.queries_previous_state:
+            return self._scan_fixed_context(embedded, state, memory)
+        w_e, _, b_ih, w_hh, b_hh = self._rnn_weights(embedded.shape[-1])  # Luong order: h_t first, c_t from h_t
+        states = gru_scan(F.linear(embedded.transpose(0, 1), w_e, b_ih), state.hidden[0], w_hh, b_hh)  # (T, B, H)
+        h = states.transpose(0, 1)  # (B, T, H)
+        context, weights = self.attention.attend(h, *memory)  # c_t, (B, T, D)
+        pre_output = self.deep_output.of_parts([context, h])  # [c_t; h_t]
         return pre_output, DecoderState(states[-1].unsqueeze(0), None, state.feed), weights
+
+    def _scan_fixed_context(
+        self, embedded: Tensor, state: DecoderState, memory: Memory
+    ) -> tuple[Tensor, DecoderState, Tensor | None]:
+        """Bahdanau order with a context c that is the same at every step (none): c's share of the GRU input and
+        of the deep output is projected once (`FixedTerms`) and carried in the state to the next call."""
+        w_e, w_rest, b_ih, w_hh, b_hh = self._rnn_weights(embedded.shape[-1])
+        context, weights = self.attention.attend(state.hidden[-1].unsqueeze(1), *memory)  # c, (B, 1, D)
+        fixed = state.fixed
+        if fixed is None:  # a teacher-forced batch, or the first step of a search
+            context_columns = self.hidden_size + embedded.shape[-1]  # where c starts in [s_i; E y_{i-1}; c]
+            fixed = FixedTerms(
+                F.linear(context.transpose(0, 1), w_rest, b_ih), self.deep_output.project_part(context, context_columns)
+            )
+        gi = F.linear(embedded.transpose(0, 1), w_e) + fixed.gates  # (T, B, G)
+        states = gru_scan(gi, state.hidden[0], w_hh, b_hh)  # s_1 .. s_T, (T, B, H)
+        s = states.transpose(0, 1)  # (B, T, H)
+        pre_output = self.deep_output.of_parts([s, embedded, context], {2: fixed.output})  # [s_i; E y_{i-1}; c]
+        if weights is not None:
+            weights = weights.expand(-1, s.shape[1], -1)
+        return pre_output, DecoderState(states[-1].unsqueeze(0), None, state.feed, fixed), weights
 
     def _additive_loop(
         self, embedded: Tensor, state: DecoderState, memory: Memory
