@@ -26,6 +26,7 @@ import threading
 import weakref
 from typing import NamedTuple
 
+import torch
 from torch import Tensor
 
 _WORKSPACES: weakref.WeakSet[Workspace] = weakref.WeakSet()  # for `release_workspaces`
@@ -69,7 +70,8 @@ class Workspace:
             numel = math.prod(shape)
             buffer = self._buffer
             if buffer is None or buffer.numel() < numel or buffer.dtype != like.dtype or buffer.device != like.device:
-                self._buffer, self._serial, self._lends = like.new_empty(numel), self._serial + 1, 0
+                with torch.inference_mode(False):  # a normal tensor, which training may write after a search
+                    self._buffer, self._serial, self._lends = like.new_empty(numel), self._serial + 1, 0
             self._lends += 1
             self._holder = weakref.ref(holder)
             return self._buffer[:numel].view(shape), Loan(self._serial, self._lends)
