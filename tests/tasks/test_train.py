@@ -47,7 +47,7 @@ def test_train_writes_results_and_hypotheses_that_agree(tiny_config, tmp_path):
     assert metrics["test/bleu"] == pytest.approx(results.test.bleu)
     assert (run / "checkpoints" / "last.ckpt").is_file()
     assert (run / "tokenizers" / "src.json").is_file()
-    assert additive_scan.WORKSPACE.size == 0  # the fused loop's buffer was released after training
+    assert additive_scan.WORKSPACE.size == 0  # the fused loop's buffers were released after training and test
 
 
 def test_max_epochs_alone_clears_the_default_step_limit_and_batch_size_sets_the_steps(tiny_config):

@@ -15,8 +15,10 @@ autograd does (saved-tensor hooks such as `torch.autograd.graph.save_on_cpu()` s
   forward), raises `WorkspaceReusedError` instead of reading overwritten values. A buffer that was replaced
   by a bigger one is never lent again, so a graph whose values live there may always run backward.
 
-`release_workspaces()` drops every buffer; training calls it whenever the fused loops go idle (validation,
-the end of fitting), so a paper-sized buffer is not kept resident through evaluation.
+A search borrows the workspace too, one step at a time, for a single step's (B, S, A) tanh outputs (nothing is
+kept for a backward pass), so a step does not allocate that tensor afresh. `release_workspaces()` drops every
+buffer; training calls it whenever the fused loops go idle (before and after validation, at the end of fitting
+and of testing), so a paper-sized buffer is not kept resident through evaluation.
 """
 
 from __future__ import annotations

@@ -117,10 +117,16 @@ class TranslationModule(L.LightningModule):
             self.log("train/grad_norm", grad_norm(self.model, norm_type=2)["grad_2.0_norm_total"])
 
     def on_validation_start(self) -> None:
-        release_workspaces()  # the fused loops' buffers are idle until training resumes
+        release_workspaces()  # training's buffers are idle until training resumes; the search makes a one-step one
+
+    def on_validation_end(self) -> None:
+        release_workspaces()  # the search's one-step buffer: training grows its own
 
     def on_train_end(self) -> None:
         release_workspaces()  # not kept resident through testing
+
+    def on_test_end(self) -> None:
+        release_workspaces()  # nor after it
 
     def configure_optimizers(self) -> dict[str, Any]:
         # Lightning's mixed-precision plugin refuses to clip the gradients of a fused optimizer (it would unscale
