@@ -132,9 +132,13 @@ def test_profile_of_a_real_pass_finds_its_products():
         one_pass()
         return {"work": 20, "seconds": time.perf_counter() - start}
 
+    timed()  # warm, as the benchmark's rows are before they are profiled
     shares = profile_pass.profile(timed)
-    assert shares["matmul_share"] > 0.3
-    assert {t["op"] for t in shares["top"]} >= {"aten::mm", "aten::tanh_"}
+    top = {t["op"]: t["share"] for t in shares["top"]}
+    assert set(top) >= {"aten::mm", "aten::tanh_"}
+    # shares are of the timed pass's wall time, which a busy machine stretches; the two operators' own times come
+    # from the same profiled pass: a 256-cube product costs several times a 256 x 256 tanh
+    assert shares["matmul_share"] == top["aten::mm"] > 2 * top["aten::tanh_"] > 0
 
 
 def test_a_decoding_pass_is_counted_without_autograd_and_a_training_pass_with_it():
