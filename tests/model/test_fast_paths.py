@@ -184,3 +184,16 @@ def test_a_fixed_context_is_projected_once_per_search_and_follows_its_rows(monke
         kept = state.index_select(rows)
     torch.testing.assert_close(kept.fixed.gates, state.fixed.gates[:, rows], rtol=0, atol=0)
     torch.testing.assert_close(kept.fixed.output, state.fixed.output[rows], rtol=0, atol=0)
+
+
+def test_the_encoder_takes_the_training_path_whenever_any_of_its_weights_learns():
+    """With one recurrent weight frozen and the embeddings frozen, the others still need the differentiable scan:
+    gradients reach them."""
+    from attention_nmt.model.encoder import Encoder
+
+    torch.manual_seed(0)
+    encoder = Encoder(30, 6, 5, Cell.gru, num_layers=1, bidirectional=True, dropout=0.0, pad_id=0)
+    encoder.embedding.weight.requires_grad_(False)
+    encoder.rnn.weight_hh_l0.requires_grad_(False)
+    encoder(*padded_batch([5, 2, 4])).states.square().sum().backward()
+    assert encoder.rnn.weight_ih_l0.grad is not None and encoder.rnn.weight_ih_l0.grad.abs().sum() > 0

@@ -173,14 +173,6 @@ def additive_scan(
             return _AdditiveScan.apply(gi_y, h0, keys, values, mask, *weights)
         # searching calls this once per step: the step's (B, S, A) tanh buffer is the workspace, not a fresh
         # allocation whose pages fault in again at every step
-        holder = _Borrower()
-        scratch, loan = WORKSPACE.borrow((1, *keys.shape), gi_y, holder)
-        try:
+        with WORKSPACE.lent_for_call((1, *keys.shape), gi_y) as scratch:
             states, contexts, alphas, _, _ = _forward(gi_y, h0, keys, values, mask, weights, scratch, keep=False)
-        finally:
-            WORKSPACE.give_back(loan)
         return states[1:], contexts, alphas
-
-
-class _Borrower:
-    """Holds the workspace for one call of the loop without autograd (a loan needs an object to refer to)."""

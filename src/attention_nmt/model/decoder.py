@@ -53,6 +53,10 @@ class FixedTerms(NamedTuple):
     gates: Tensor
     output: Tensor
 
+    def index_select(self, index: Tensor) -> FixedTerms:
+        """Keep (and repeat) the batch rows in `index`."""
+        return FixedTerms(self.gates.index_select(1, index), self.output.index_select(0, index))
+
 
 class DecoderState(NamedTuple):
     """Everything carried from one decoding step to the next; modules hold only parameters.
@@ -74,7 +78,7 @@ class DecoderState(NamedTuple):
             self.hidden.index_select(1, index),
             None if self.cell is None else self.cell.index_select(1, index),
             None if self.feed is None else self.feed.index_select(0, index),
-            None if self.fixed is None else FixedTerms(*(t.index_select(i, index) for i, t in zip((1, 0), self.fixed))),
+            None if self.fixed is None else self.fixed.index_select(index),
         )
 
 

@@ -110,7 +110,8 @@ class Encoder(nn.Module):
         embedded = self.dropout(self.embedding(src))  # (B, S, E)
         src_mask = torch.arange(src_len, device=src.device)[None, :] < src_lengths.to(src.device)[:, None]
         if isinstance(self.rnn, nn.GRU) and not packed and src.device.type == "cpu":  # cuDNN is faster on GPUs
-            if torch.is_grad_enabled() and (embedded.requires_grad or self.rnn.weight_hh_l0.requires_grad):
+            differentiable = embedded.requires_grad or any(p.requires_grad for p in self.rnn.parameters())
+            if torch.is_grad_enabled() and differentiable:
                 states, layer_hidden, layer_cell = self._scan_gru(embedded, src_lengths, src_mask)
             else:
                 states, layer_hidden, layer_cell = self._scan_gru_without_grad(embedded, src_mask)

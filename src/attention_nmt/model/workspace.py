@@ -23,9 +23,11 @@ and of testing), so a paper-sized buffer is not kept resident through evaluation
 
 from __future__ import annotations
 
+import contextlib
 import math
 import threading
 import weakref
+from collections.abc import Iterator
 from typing import NamedTuple
 
 import torch
@@ -101,6 +103,17 @@ class Workspace:
             if loan.number is not None and (loan.buffer, loan.number) == (self._serial, self._lends):
                 self._holder = None
 
+    @contextlib.contextmanager
+    def lent_for_call(self, shape: tuple[int, ...], like: Tensor) -> Iterator[Tensor]:
+        """`borrow` for the length of a `with` block and give back at its end, for work that keeps nothing for a
+        backward pass (a search step): the buffer if it is free, else a fresh tensor."""
+        holder = _CallHolder()
+        tensor, loan = self.borrow(shape, like, holder)
+        try:
+            yield tensor
+        finally:
+            self.give_back(loan)
+
     def clear(self) -> None:
         """Drop the buffer (its memory returns to the system once no graph holds it); a graph that holds it
         keeps its values."""
@@ -111,6 +124,10 @@ class Workspace:
     def size(self) -> int:
         """Elements in the buffer (0 when there is none)."""
         return 0 if self._buffer is None else self._buffer.numel()
+
+
+class _CallHolder:
+    """The holder of a `lent_for_call` loan (a loan refers to its holder weakly, so it needs an object)."""
 
 
 def release_workspaces() -> None:
