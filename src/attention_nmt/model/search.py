@@ -3,20 +3,27 @@
 Both decode a whole batch at once, and sentences that are finished leave the batch, so the cost follows
 the sentences still being decoded. A hypothesis may hold at most ceil(max_len_ratio * source tokens)
 tokens before EOS; at that point EOS is forced. PAD and BOS are never produced. With beam size 1,
-beam search makes exactly the greedy choices. Shapes: B batch, K beam, S source length, V vocabulary.
+beam search makes exactly the greedy choices. Both run with the model's weights stored column-major
+(`search_layout`), which MKL multiplies faster at a search's batch sizes. Shapes: B batch, K beam, S source
+length, V vocabulary.
 """
 
 from __future__ import annotations
 
+import functools
 import math
-from typing import NamedTuple
+from collections.abc import Callable
+from typing import NamedTuple, TypeVar
 
 import torch
 from torch import Tensor
 
 from attention_nmt.model.attention import Memory
 from attention_nmt.model.decoder import DecoderState
+from attention_nmt.model.search_layout import column_major_weights
 from attention_nmt.model.seq2seq import Seq2Seq
+
+_Search = TypeVar("_Search", bound=Callable[..., list])
 
 
 class Hypothesis(NamedTuple):
@@ -37,6 +44,17 @@ def length_penalty(length: int, alpha: float) -> float:
     return ((5.0 + length) / 6.0) ** alpha
 
 
+def _column_major(search_fn: _Search) -> _Search:
+    """Run a search with the model's product weights column-major (`search_layout.column_major_weights`)."""
+
+    @functools.wraps(search_fn)
+    def run(model: Seq2Seq, *args, **kwargs) -> list[Hypothesis]:
+        with column_major_weights(model):
+            return search_fn(model, *args, **kwargs)
+
+    return run  # type: ignore[return-value]
+
+
 def _next_log_probs(model: Seq2Seq, prev: Tensor, state, memory, step: int, max_len: Tensor, stepwise: bool):
     """One decoder step: log-probabilities (N, V) in fp32 with PAD/BOS banned and EOS forced at max length."""
     logits, state, weights = model.decoder(prev.unsqueeze(1), state, memory, stepwise=stepwise)
@@ -50,6 +68,7 @@ def _next_log_probs(model: Seq2Seq, prev: Tensor, state, memory, step: int, max_
     return log_probs, state, None if weights is None else weights[:, 0]
 
 
+@_column_major
 @torch.inference_mode()
 def greedy_search(
     model: Seq2Seq, src: Tensor, src_lengths: Tensor, max_len_ratio: float, stepwise: bool = False
@@ -187,6 +206,7 @@ def _reorder(candidates: _Candidates, alive: _Alive, keep: Tensor, eos: int, k: 
     )
 
 
+@_column_major
 @torch.inference_mode()
 def beam_search(
     model: Seq2Seq,
