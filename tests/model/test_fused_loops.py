@@ -191,3 +191,49 @@ def test_feed_scan_passes_gradcheck(lengths, steps, scale):
         return feed_scan(gi_y, h0, feed0, keys, values, mask, scale, FeedWeights(*weights))
 
     assert torch.autograd.gradcheck(run, inputs, eps=1e-6, atol=1e-8, rtol=1e-6)
+
+
+def test_feed_scan_scores_query_first_only_while_searching():
+    """Without autograd (a search) `feed_scan` scores h_t^T K^T; with it (training) K h_t, the order training's
+    numbers were summed in. Both forms give the same loop up to float noise."""
+    from attention_nmt.model import feed_scan as feed_module
+
+    batch, src_len, hidden, output_size, value_size = 6, 23, 32, 16, 40
+    args = [
+        _random(3, batch, 3 * hidden, seed=1).float(),  # gi_y
+        _random(batch, hidden, seed=2).float(),  # h0
+        _random(batch, output_size, seed=3).float(),  # feed0
+        _random(batch, src_len, hidden, seed=4).float(),  # keys
+        _random(batch, src_len, value_size, seed=5).float(),  # values
+        _mask([23, 20, 17, 9, 4, 1]),
+        0.5,
+    ]
+    weights = feed_module.FeedWeights(
+        *(
+            _random(*shape, seed=6 + k).float()
+            for k, shape in enumerate(
+                [
+                    (3 * hidden, output_size),
+                    (3 * hidden, hidden),
+                    (3 * hidden,),
+                    (output_size, value_size + hidden),
+                    (output_size,),
+                ]
+            )
+        )
+    )
+    plain = [t.detach() for t in args[:5]] + args[5:]
+    by_keys = feed_module._forward(*plain, feed_module.FeedWeights(*(w.detach() for w in weights)))
+    query_first = feed_module._forward(
+        *plain, feed_module.FeedWeights(*(w.detach() for w in weights)), query_first=True
+    )
+    with torch.no_grad():
+        searched = feed_module.feed_scan(*plain, weights)
+    trained = feed_module.feed_scan(*args, weights)
+    for got, expected in zip(searched, (query_first[0][1:], query_first[1][1:], query_first[2])):
+        assert torch.equal(got, expected)
+    for got, expected in zip(trained, (by_keys[0][1:], by_keys[1][1:], by_keys[2])):
+        assert torch.equal(got.detach(), expected)
+    assert not torch.equal(by_keys[2], query_first[2])  # the two forms sum in another order: the test tells them apart
+    for a, b in zip(by_keys, query_first):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
