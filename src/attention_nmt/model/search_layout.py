@@ -1,4 +1,4 @@
-"""How the model's matrices lie in memory while it searches: column-major, so that every product reads W^T whole.
+"""How the model's matrices lie in memory during a greedy search: column-major, so that products read W^T whole.
 
 Every product in the model is x W^T, with W (N, K) as torch stores a Linear's or an RNN's weight, row-major. The
 matrix library then multiplies by a transposed view. At the batches a search multiplies, step after step (a few
@@ -6,12 +6,13 @@ dozen rows), MKL's GEMM runs 12-35% faster when the right operand is a contiguou
 This was measured at the benchmark's shapes on an Intel Xeon: 64 x 256 by 256 x 768 took 187 us transposed and
 163 us contiguous, and 64 x 256 by 256 x 256 took 84 and 69 us.
 
-So a search stores each such weight column-major for its duration: the same values and shape, another order
-in memory (`W.t().contiguous().t()`). It puts the parameter's own data back when it returns, on success or on
-error. Training never sees this layout, so its numbers do not change. A search's can, in the last bit: on that
-Xeon MKL summed both layouts in the same order from 16 rows up (every product shape of the benchmark's models),
-but below that it picks a small-matrix kernel for each layout. Other CPUs choose their own kernels. Only the
-CPU is concerned; cuBLAS takes either layout.
+So greedy search (`search.greedy_search`) stores each such weight column-major for its duration: the same values
+and shape, another order in memory (`W.t().contiguous().t()`). It puts the parameter's own data back when it
+returns, on success or on error. Training never sees this layout, so its numbers do not change. A search's can,
+in the last bit: on that Xeon MKL summed both layouts in the same order from 16 rows up (every product shape of
+the benchmark's models), but below that it picks a small-matrix kernel for each layout. Other CPUs choose their
+own kernels. Beam search keeps the row-major layout, for its memory (see `search`). Only the CPU is concerned;
+cuBLAS takes either layout.
 """
 
 from __future__ import annotations
