@@ -167,6 +167,34 @@ def test_additive_scan_passes_gradcheck(lengths, steps):
     assert torch.autograd.gradcheck(run, inputs, eps=1e-6, atol=1e-8, rtol=1e-6)
 
 
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("lengths", [[7, 4, 1, 6], [5]], ids=["B4", "B1"])
+def test_additive_step_is_one_step_of_additive_scan(lengths, dtype):
+    """A search's step (`additive_step`, with a (B, G) input) gives exactly the first step of the loop."""
+    from attention_nmt.model.additive_scan import AdditiveWeights, additive_scan, additive_step
+
+    batch, src_len, hidden, attention_size, value_size = len(lengths), max(lengths), 6, 5, 7
+    shapes = [
+        (2, batch, 3 * hidden),  # gi_y: two steps; the step takes the first
+        (batch, hidden),  # h0
+        (batch, src_len, attention_size),  # keys
+        (batch, src_len, value_size),  # values
+        (attention_size, hidden),
+        (attention_size,),
+        (attention_size,),
+        (3 * hidden, value_size),
+        (3 * hidden, hidden),
+        (3 * hidden,),
+    ]
+    gi_y, h0, keys, values, *params = (_random(*shape, seed=i).detach().to(dtype) for i, shape in enumerate(shapes))
+    weights, mask = AdditiveWeights(*params), _mask(lengths)
+    with torch.no_grad():
+        states, contexts, alphas = additive_scan(gi_y, h0, keys, values, mask, weights)
+        state, context, alpha = additive_step(gi_y[0], h0, keys, values, mask, weights)
+    assert torch.equal(state, states[0]) and torch.equal(context, contexts[0]) and torch.equal(alpha, alphas[0])
+    assert torch.all(alpha[~mask] == 0)
+
+
 @pytest.mark.parametrize("lengths,steps", SHAPES, ids=["B4T5", "B1T4", "B1T1", "B3T1"])
 @pytest.mark.parametrize("scale", [1.0, 0.5])
 def test_feed_scan_passes_gradcheck(lengths, steps, scale):

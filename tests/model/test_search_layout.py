@@ -76,7 +76,7 @@ def test_a_failing_search_still_gives_the_parameters_back(monkeypatch):
     def fail(*args, **kwargs):
         raise RuntimeError("decoder failed")
 
-    monkeypatch.setattr(model.decoder, "forward", fail)
+    monkeypatch.setattr(model.decoder, "step", fail)
     with pytest.raises(RuntimeError, match="decoder failed"):
         greedy_search(model, *padded_batch([5, 3]), max_len_ratio=1.5)
     _assert_as_before(model, before)

@@ -19,6 +19,7 @@ Shapes: T steps, B batch, S source length, A attention size, D value size, H hid
 
 from __future__ import annotations
 
+import contextlib
 from typing import NamedTuple
 
 import torch
@@ -45,6 +46,29 @@ class AdditiveWeights(NamedTuple):
     b_hh: Tensor
 
 
+def _step(
+    gi_y: Tensor,
+    h: Tensor,
+    keys: Tensor,
+    values: Tensor,
+    mask: Tensor,
+    weights: AdditiveWeights,
+    buffers: tuple[Tensor, Tensor, Tensor, Tensor, Tensor],
+) -> tuple[Tensor, Tensor]:
+    """One step from s_{i-1} = `h` (B, H) and gi_y (B, G): returns s_i (B, H) and alpha_i (B, S). `buffers` are
+    what the step writes: tanh (B, S, A), [W_hh s + b_hh; W_a s + b_a] (B, G + A), c_i (B, D), and for
+    `cell_backward` the gates (B, G) and W_hn s + b_hn (B, H)."""
+    tanh, projected, context, gates, gh_n = buffers
+    gates_size = weights.w_hh.shape[0]
+    torch.addmm(weights.b_hh, h, weights.w_hh.t(), out=projected[:, :gates_size])
+    torch.addmm(weights.b_query, h, weights.w_query.t(), out=projected[:, gates_size:])
+    torch.add(keys, projected[:, None, gates_size:], out=tanh).tanh_()  # (B, S, A)
+    alpha = masked_softmax(torch.matmul(tanh, weights.energy), mask)  # from e_i (B, S), as `Attention.attend`
+    torch.bmm(alpha.unsqueeze(1), values, out=context.unsqueeze(1))  # c_i
+    gi = torch.addmm(gi_y, context, weights.w_context.t())  # (B, G)
+    return cell_forward(gi, projected[:, :gates_size], h, gates, gh_n), alpha
+
+
 def _forward(
     gi_y: Tensor,
     h0: Tensor,
@@ -61,8 +85,6 @@ def _forward(
     steps, batch, gates_size = gi_y.shape
     hidden, (src_len, attention_size) = h0.shape[1], keys.shape[1:]
     keys, values = keys.contiguous(), values.contiguous()  # the encoder's are time-major underneath
-    w_hh_t, w_query_t = weights.w_hh.t(), weights.w_query.t()
-    w_context_t, energy = weights.w_context.t(), weights.energy
     states = gi_y.new_empty(steps + 1, batch, hidden)
     states[0] = h0
     contexts = gi_y.new_empty(steps, batch, values.shape[2])
@@ -70,13 +92,8 @@ def _forward(
     gates, gh_n = gi_y.new_empty(steps, batch, gates_size), gi_y.new_empty(steps, batch, hidden)
     projected = gi_y.new_empty(batch, gates_size + attention_size)  # [W_hh s + b_hh; W_a s + b_a], every step
     for t in range(steps):
-        torch.addmm(weights.b_hh, states[t], w_hh_t, out=projected[:, :gates_size])
-        torch.addmm(weights.b_query, states[t], w_query_t, out=projected[:, gates_size:])
-        tanh = torch.add(keys, projected[:, None, gates_size:], out=tanhs[t if keep else 0]).tanh_()  # (B, S, A)
-        alphas[t] = masked_softmax(torch.matmul(tanh, energy), mask)  # from e_i (B, S), as `Attention.attend`
-        torch.bmm(alphas[t].unsqueeze(1), values, out=contexts[t].unsqueeze(1))  # c_i
-        gi = torch.addmm(gi_y[t], contexts[t], w_context_t)  # (B, G)
-        states[t + 1] = cell_forward(gi, projected[:, :gates_size], states[t], gates[t], gh_n[t])
+        buffers = (tanhs[t if keep else 0], projected, contexts[t], gates[t], gh_n[t])
+        states[t + 1], alphas[t] = _step(gi_y[t], states[t], keys, values, mask, weights, buffers)
     return states, contexts, alphas, gates, gh_n
 
 
@@ -155,7 +172,7 @@ class _AdditiveScan(torch.autograd.Function):
 def additive_scan(
     gi_y: Tensor, h0: Tensor, keys: Tensor, values: Tensor, mask: Tensor, weights: AdditiveWeights
 ) -> tuple[Tensor, Tensor, Tensor]:
-    """Run the additive-attention GRU decoder over T teacher-forced (or, while searching, one) steps.
+    """Run the additive-attention GRU decoder over T teacher-forced steps (`additive_step` runs one, searching).
 
     Args:
         gi_y: (T, B, G) W_e E y_{i-1} + b_ih for every step; h0: (B, H) s_0.
@@ -166,13 +183,52 @@ def additive_scan(
         states s_1..s_T (T, B, H), contexts c_1..c_T (T, B, D), attention weights alpha (T, B, S), exactly 0
         on padding, in the weights' dtype: under autocast the loop runs in the weights' precision.
     """
-    dtype = weights.w_hh.dtype  # under mixed precision the inputs arrive in bf16/fp16: the loop runs in fp32
-    gi_y, h0, keys, values = (t.to(dtype) for t in (gi_y, h0, keys, values))
-    with torch.autocast(device_type=gi_y.device.type, enabled=False):
+    gi_y, h0, keys, values = _in_weights_dtype(weights, gi_y, h0, keys, values)
+    with _autocast_off(gi_y):
         if torch.is_grad_enabled() and any(t.requires_grad for t in (gi_y, h0, keys, values, *weights)):
             return _AdditiveScan.apply(gi_y, h0, keys, values, mask, *weights)
-        # searching calls this once per step: the step's (B, S, A) tanh buffer is the workspace, not a fresh
-        # allocation whose pages fault in again at every step
-        with WORKSPACE.lent_for_call((1, *keys.shape), gi_y) as scratch:
+        with WORKSPACE.lent_for_call((1, *keys.shape), gi_y) as scratch:  # one step's tanh outputs at a time
             states, contexts, alphas, _, _ = _forward(gi_y, h0, keys, values, mask, weights, scratch, keep=False)
         return states[1:], contexts, alphas
+
+
+@torch.no_grad()
+def additive_step(
+    gi_y: Tensor, h: Tensor, keys: Tensor, values: Tensor, mask: Tensor, weights: AdditiveWeights
+) -> tuple[Tensor, Tensor, Tensor]:
+    """One step of the loop without autograd, for a search: the same arithmetic as each step of `additive_scan`.
+
+    Args:
+        gi_y: (B, G) W_e E y_{i-1} + b_ih; h: (B, H) s_{i-1}; keys, values, mask and weights as `additive_scan`'s.
+
+    Returns:
+        s_i (B, H), c_i (B, D) and alpha_i (B, S), in the weights' dtype.
+    """
+    gi_y, h, keys, values = _in_weights_dtype(weights, gi_y, h, keys, values)
+    batch, gates_size, attention_size = h.shape[0], weights.w_hh.shape[0], keys.shape[2]
+    scratch = (
+        h.new_empty(batch, gates_size + attention_size),
+        h.new_empty(batch, values.shape[2]),
+        h.new_empty(batch, gates_size),
+        h.new_empty(batch, h.shape[1]),
+    )
+    # a search calls this once per step: the step's (B, S, A) tanh buffer is the workspace, not a fresh
+    # allocation whose pages fault in again at every step
+    with _autocast_off(h), WORKSPACE.lent_for_call(keys.shape, h) as tanh:
+        state, alpha = _step(gi_y, h, keys.contiguous(), values.contiguous(), mask, weights, (tanh, *scratch))
+    return state, scratch[1], alpha
+
+
+def _in_weights_dtype(weights: AdditiveWeights, *tensors: Tensor) -> tuple[Tensor, ...]:
+    """The inputs in the weights' dtype: under mixed precision they arrive in bf16/fp16, and the loop runs in fp32."""
+    dtype = weights.w_hh.dtype
+    return tuple(t if t.dtype == dtype else t.to(dtype) for t in tensors)
+
+
+def _autocast_off(like: Tensor) -> contextlib.AbstractContextManager:
+    """Autocast switched off for the loop where it is on (entering a context costs a search step a few us)."""
+    device = like.device.type
+    return torch.autocast(device_type=device, enabled=False) if torch.is_autocast_enabled(device) else _NO_CONTEXT
+
+
+_NO_CONTEXT = contextlib.nullcontext()

@@ -31,7 +31,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from attention_nmt.model.additive_scan import AdditiveWeights, additive_scan
+from attention_nmt.model.additive_scan import AdditiveWeights, additive_scan, additive_step
 from attention_nmt.model.attention import Attention, FusedLoop, Memory
 from attention_nmt.model.encoder import Cell, EncoderOutput, make_rnn
 from attention_nmt.model.feed_scan import FeedWeights, feed_scan
@@ -248,6 +248,22 @@ class Decoder(nn.Module):
             pre_output, state, weights = self._feed_loop(embedded, state, memory)
         # contiguous: dropout draws its mask in memory order, so every path drops the same (batch, step) positions
         return self.output_layer(self.dropout(pre_output.contiguous())), state, weights
+
+    def step(
+        self, prev: Tensor, state: DecoderState, memory: Memory, stepwise: bool = False
+    ) -> tuple[Tensor, DecoderState, Tensor | None]:
+        """One decoding step from the previous tokens `prev` (B,): logits (B, V), the new state and the attention
+        weights (B, S) or None. The same as `forward` over one step; a search calls it at every step, so the
+        additive loop's step runs without `forward`'s sequence-shaped bookkeeping (`additive_scan.additive_step`)."""
+        if stepwise or prev.device.type != "cpu" or self.cpu_path is not CpuPath.additive:
+            logits, state, weights = self(prev.unsqueeze(1), state, memory, stepwise)
+            return logits[:, 0], state, None if weights is None else weights[:, 0]
+        embedded = self.dropout(self.embedding(prev))  # (B, E)
+        w_e, w_rest, b_ih, w_hh, b_hh = self._rnn_weights(embedded.shape[-1])
+        weights = AdditiveWeights(*self.attention.query_weights(), w_rest, w_hh, b_hh)
+        s, context, alpha = additive_step(F.linear(embedded, w_e, b_ih), state.hidden[0], *memory, weights)
+        pre_output = self.deep_output.of_parts([s, embedded, context])  # [s_i; E y_{i-1}; c_i]
+        return self.output_layer(self.dropout(pre_output)), DecoderState(s.unsqueeze(0), None, None), alpha
 
     def _reference(
         self, embedded: Tensor, state: DecoderState, memory: Memory, stepwise: bool

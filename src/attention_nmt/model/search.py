@@ -59,17 +59,22 @@ def _column_major(search_fn: _Search) -> _Search:
     return run  # type: ignore[return-value]
 
 
-def _next_log_probs(model: Seq2Seq, prev: Tensor, state, memory, step: int, max_len: Tensor, stepwise: bool):
-    """One decoder step: log-probabilities (N, V) in fp32 with PAD/BOS banned and EOS forced at max length."""
-    logits, state, weights = model.decoder(prev.unsqueeze(1), state, memory, stepwise=stepwise)
-    log_probs = torch.log_softmax(logits[:, 0].float(), dim=-1)  # (N, V)
+def _next_log_probs(
+    model: Seq2Seq, prev: Tensor, state, memory, step: int, max_len: Tensor | None, stepwise: bool
+) -> tuple[Tensor, DecoderState, Tensor | None]:
+    """One decoder step: log-probabilities (N, V) in fp32 with PAD/BOS banned and EOS forced where a row has
+    reached its maximum length `max_len` (N,); None where the caller knows that no row has."""
+    logits, state, weights = model.decoder.step(prev, state, memory, stepwise=stepwise)
+    log_probs = torch.log_softmax(logits.float(), dim=-1)  # (N, V)
     specials = model.specials
-    log_probs[:, [specials.pad, specials.bos]] = -math.inf
-    forced = step >= max_len  # (N,)
-    if forced.any():
-        log_probs[forced] = -math.inf
-        log_probs[forced, specials.eos] = 0.0
-    return log_probs, state, None if weights is None else weights[:, 0]
+    log_probs[:, specials.pad] = -math.inf
+    log_probs[:, specials.bos] = -math.inf
+    if max_len is not None:
+        forced = step >= max_len  # (N,)
+        if forced.any():
+            log_probs[forced] = -math.inf
+            log_probs[forced, specials.eos] = 0.0
+    return log_probs, state, weights
 
 
 @_column_major
@@ -88,8 +93,10 @@ def greedy_search(
     tokens = torch.full((batch_size, int(max_len.max()) + 1), eos, dtype=torch.long, device=src.device)
     scores = torch.zeros(batch_size, device=src.device)
     weights_out = None
+    first_forced = int(max_len.min())  # no row reaches its maximum length before this step
     for step in range(tokens.shape[1]):
-        log_probs, state, weights = _next_log_probs(model, prev, state, memory, step, max_len[alive], stepwise)
+        limit = max_len[alive] if step >= first_forced else None
+        log_probs, state, weights = _next_log_probs(model, prev, state, memory, step, limit, stepwise)
         best_scores, prev = log_probs.max(dim=-1)  # (N,)
         tokens[alive, step] = prev
         scores[alive] += best_scores
@@ -231,10 +238,10 @@ def beam_search(
     max_len = max_output_lengths(src_lengths, max_len_ratio).to(src.device)
     alive = _start(model, src, src_lengths, k, stepwise)
     finished: list[list[Hypothesis]] = [[] for _ in range(src.shape[0])]
+    first_forced = int(max_len.min())  # no sentence reaches its maximum length before this step
     for step in range(int(max_len.max()) + 1):
-        log_probs, state, weights = _next_log_probs(
-            model, alive.prev, alive.state, alive.memory, step, max_len[alive.sentences].repeat_interleave(k), stepwise
-        )
+        limit = max_len[alive.sentences].repeat_interleave(k) if step >= first_forced else None
+        log_probs, state, weights = _next_log_probs(model, alive.prev, alive.state, alive.memory, step, limit, stepwise)
         if weights is not None:  # (n*K, step + 1, S)
             weights = weights[:, None] if alive.weights is None else torch.cat([alive.weights, weights[:, None]], 1)
         alive = alive._replace(state=state, weights=weights)
