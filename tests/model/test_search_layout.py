@@ -31,12 +31,16 @@ def test_a_search_multiplies_column_major_weights_and_gives_the_parameters_back(
     before = _snapshot(model)
     seen: dict[str, bool] = {}
 
-    def record(module, args):  # the last product of every step: what layout do the weights have by then?
+    step = model.decoder.step
+
+    def record(*args, **kwargs):  # every decoding step: what layout do the weights have then?
         for name, p in model.named_parameters():
             seen[name] = is_column_major(p)
+        return step(*args, **kwargs)
 
-    model.decoder.output_layer.register_forward_pre_hook(record)
+    model.decoder.step = record
     greedy_search(model, *padded_batch([7, 4, 2]), max_len_ratio=1.5)
+    del model.decoder.step
     products = {n for n, p in model.named_parameters() if p.dim() == 2 and "embedding" not in n and p.shape[0] > 1}
     assert products and {n for n, column_major in seen.items() if column_major} == products
     _assert_as_before(model, before)
@@ -54,8 +58,13 @@ def test_column_major_weights_decode_what_row_major_weights_decode(arm):
 
 def test_beam_search_keeps_the_row_major_layout():
     model = make_model("additive")
-    seen = []
-    model.decoder.output_layer.register_forward_pre_hook(lambda module, args: seen.append(module.weight.stride()))
+    seen, step = [], model.decoder.step
+
+    def record(*args, **kwargs):
+        seen.append(model.decoder.output_layer.weight.stride())
+        return step(*args, **kwargs)
+
+    model.decoder.step = record
     beam_search(model, *padded_batch([6, 4]), beam_size=3, max_len_ratio=1.5)
     assert seen and all(stride == (model.decoder.output_layer.in_features, 1) for stride in seen)
 

@@ -111,26 +111,26 @@ def test_two_threads_borrowing_at_the_same_moment_never_share_the_buffer(model, 
         _assert_equal(got[steps], expected[steps])
 
 
-def test_searching_borrows_the_workspace_step_by_step_and_leaves_a_training_graph_its_values(model):
-    """A greedy search (inference mode) reuses the workspace for every step's (B, S, A) tanh buffer and gives it
-    back; training may then write the buffer the search made; while a training graph holds the buffer, a search
-    gets fresh tensors, so the graph's backward pass reads what its own forward wrote."""
+def test_searching_leaves_the_workspace_alone_and_a_training_graph_its_values(model):
+    """A search's steps allocate their own (B, S, A) tanh buffer (`additive_step`) and never borrow the workspace:
+    it stays empty through a greedy search, and a training graph that holds it gets back what its own forward
+    pass wrote after a search in between."""
     from attention_nmt.model.search import greedy_search
 
-    attention_size = model.decoder.attention.key_layer.out_features
     src, lengths = padded_batch([9] * 8, seed=5)
     model.eval()
     greedy_search(model, src, lengths, max_len_ratio=2.0)
     workspace = additive_module.WORKSPACE
-    assert workspace.size == 8 * 9 * attention_size and not workspace._held()
+    assert workspace.size == 0 and not workspace._held()
     model.train()
     torch.manual_seed(0)
-    expected = _grads(_loss(model, 5), model)  # (5, 2, 6, A) fits the search's buffer: training writes it
-    assert workspace.size == 8 * 9 * attention_size
+    expected = _grads(_loss(model, 5), model)
     torch.manual_seed(0)
     loss = _loss(model, 5)  # this graph holds the workspace until its backward pass
+    held = workspace._buffer
     model.eval()
     with torch.no_grad():
         greedy_search(model, *padded_batch([9, 9, 9, 9], seed=6), max_len_ratio=2.0)
+    assert workspace._buffer is held and workspace._held()
     model.train()
     _assert_equal(_grads(loss, model), expected)

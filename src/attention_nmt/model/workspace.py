@@ -15,8 +15,9 @@ autograd does (saved-tensor hooks such as `torch.autograd.graph.save_on_cpu()` s
   forward), raises `WorkspaceReusedError` instead of reading overwritten values. A buffer that was replaced
   by a bigger one is never lent again, so a graph whose values live there may always run backward.
 
-A search borrows the workspace too, one step at a time, for a single step's (B, S, A) tanh outputs (nothing is
-kept for a backward pass), so a step does not allocate that tensor afresh. `release_workspaces()` drops every
+A loop without autograd (a teacher-forced pass under `no_grad`) borrows the workspace too, for the length of the
+call, for one step's (B, S, A) tanh outputs reused by every step. A search's step does not: it allocates that
+buffer afresh (`additive_scan.additive_step`), which with glibc keeping freed memory costs less than a lending. `release_workspaces()` drops every
 buffer; training calls it whenever the fused loops go idle (before and after validation, at the end of fitting
 and of testing), so a paper-sized buffer is not kept resident through evaluation.
 """
@@ -106,7 +107,7 @@ class Workspace:
     @contextlib.contextmanager
     def lent_for_call(self, shape: tuple[int, ...], like: Tensor) -> Iterator[Tensor]:
         """`borrow` for the length of a `with` block and give back at its end, for work that keeps nothing for a
-        backward pass (a search step): the buffer if it is free, else a fresh tensor."""
+        backward pass (a loop under `no_grad`): the buffer if it is free, else a fresh tensor."""
         holder = _CallHolder()
         tensor, loan = self.borrow(shape, like, holder)
         try:
