@@ -209,7 +209,7 @@ def additive_step(
     batch, gates_size, attention_size = h.shape[0], weights.w_hh.shape[0], keys.shape[2]
     # Every buffer is allocated afresh, the (B, S, A) tanh outputs included: with glibc keeping freed memory
     # (`allocator.keep_freed_memory`, set by training, evaluation and the benchmark) a step gets the blocks the
-    # step before freed, without page faults. Borrowing the workspace instead cost a greedy search 3.5% of its
+    # step before freed, without page faults. Borrowing the workspace instead cost a greedy search 2-3.5% of its
     # time: the lending's Python runs with the caches cold after the attention's arithmetic.
     buffers = (
         h.new_empty(keys.shape),

@@ -17,9 +17,10 @@ autograd does (saved-tensor hooks such as `torch.autograd.graph.save_on_cpu()` s
 
 A loop without autograd (a teacher-forced pass under `no_grad`) borrows the workspace too, for the length of the
 call, for one step's (B, S, A) tanh outputs reused by every step. A search's step does not: it allocates that
-buffer afresh (`additive_scan.additive_step`), which with glibc keeping freed memory costs less than a lending. `release_workspaces()` drops every
-buffer; training calls it whenever the fused loops go idle (before and after validation, at the end of fitting
-and of testing), so a paper-sized buffer is not kept resident through evaluation.
+buffer afresh (`additive_scan.additive_step`), which with glibc keeping freed memory costs less than a lending.
+`release_workspaces()` drops every buffer; training calls it whenever the fused loops go idle (before and after
+validation, at the end of fitting and of testing), so a paper-sized buffer is not kept resident through
+evaluation.
 """
 
 from __future__ import annotations
